@@ -1,0 +1,177 @@
+package dev.oomwatch.app;
+
+import dev.oomwatch.inference.OomInference;
+import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.operator.OomIncidentReconciler;
+import dev.oomwatch.operator.crd.OOMIncident;
+import dev.oomwatch.report.IncidentPublisher;
+import dev.oomwatch.report.PodConditionWriter;
+import dev.oomwatch.report.PodEventRecorder;
+import dev.oomwatch.source.Source;
+import dev.oomwatch.source.SourceHealth;
+import dev.oomwatch.source.cgroup.PodCgroupLocator;
+import dev.oomwatch.source.kmsg.KmsgSource;
+import dev.oomwatch.source.pods.PodWatch;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
+import io.javaoperatorsdk.operator.Operator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place that wires the agent: sources → detector (inference) → publisher → the JOSDK operator
+ * whose reconciler reports each incident, plus the HTTP endpoints. {@link #start} builds and starts
+ * everything and returns; {@link #close} stops it in reverse order and is idempotent. Thread-safe.
+ */
+public final class Agent implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+
+  private final AgentConfig config;
+  private final KubernetesClient client;
+  private final AgentMetrics metrics = new AgentMetrics();
+  private final PodWatch podWatch;
+  private final List<Source> sources = new ArrayList<>();
+  private final IncidentPublisher publisher;
+  private final Detector detector;
+  private final Operator operator;
+  private HttpEndpoints http;
+  private boolean closed;
+
+  private Agent(AgentConfig config, Clock clock) {
+    this.config = config;
+    this.client = kubernetesClient(config);
+    this.podWatch = new PodWatch(client, config.nodeName(), config.runtimeHandler());
+    this.publisher = new IncidentPublisher(client, metrics, config.pendingCapacity());
+    PodCgroupLocator locator = new PodCgroupLocator();
+    this.detector = new Detector(new OomInference(config.nodeName(), clock, locator), podWatch, locator, publisher,
+        metrics, podWatch::hasSynced);
+    config.kmsg().ifPresent(device -> sources.add(new KmsgSource(device, config.bootIdPath())));
+    this.operator = new Operator(o -> o
+        .withKubernetesClient(client)
+        .withCloseClientOnStop(false)
+        // plain merge/JSON patches: they work on every API server (and the test stand-in)
+        .withUseSSAToPatchPrimaryResource(false)
+        .withSSABasedCreateUpdateMatchForDependentResources(false)
+        // an API server that is down at start is waited for (readiness says so), not a crash loop
+        .withStopOnInformerErrorDuringStartup(false));
+    OomIncidentReconciler reconciler = new OomIncidentReconciler(client, new PodEventRecorder(client, config.nodeName(), clock),
+        new PodConditionWriter(client), metrics, clock);
+    operator.register(reconciler, c -> c.withLabelSelector(OOMIncident.NODE_LABEL + "=" + config.nodeName()));
+  }
+
+  /** Builds and starts the agent. */
+  public static Agent start(AgentConfig config, Clock clock) {
+    Agent agent = new Agent(config, clock);
+    try {
+      agent.startAll();
+    } catch (RuntimeException e) {
+      agent.close();
+      throw e;
+    }
+    return agent;
+  }
+
+  private void startAll() {
+    metrics.registerSourceHealth(this::sourceHealth);
+    sources.stream().filter(KmsgSource.class::isInstance).map(KmsgSource.class::cast).findFirst()
+        .ifPresent(kmsg -> {
+          metrics.registerCounter("oomwatch_kmsg_records", "Kernel log records read", kmsg::stats, s -> s.recordsRead());
+          metrics.registerCounter("oomwatch_kmsg_malformed_records", "Kernel log records that did not parse",
+              kmsg::stats, s -> s.malformedRecords());
+          metrics.registerCounter("oomwatch_kmsg_lost_records",
+              "Kernel log records overwritten before they were read (EPIPE)", kmsg::stats, s -> s.lostRecords());
+        });
+    try {
+      http = new HttpEndpoints(config.httpPort(), metrics, this::readiness);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serve HTTP on port " + config.httpPort() + ": " + e.getMessage(), e);
+    }
+    podWatch.start();
+    operator.start();
+    sources.forEach(source -> source.start(detector::accept));
+    if (config.kmsg().isEmpty()) {
+      LOG.warn("kernel log reading is off (--kmsg=off): this version sees OOM kills only in the kernel log, so it"
+          + " will report none");
+    }
+    LOG.info("gvisor-oom-watcher agent started on node {} (runtime handler {}, kmsg {}, HTTP port {})",
+        config.nodeName(), config.runtimeHandler(), config.kmsg().map(Object::toString).orElse("off"), http.port());
+  }
+
+  /** The port of {@code /metrics}, {@code /healthz} and {@code /readyz}. */
+  public int httpPort() {
+    return http.port();
+  }
+
+  List<SourceHealth> sourceHealth() {
+    List<SourceHealth> health = new ArrayList<>();
+    sources.forEach(s -> health.add(s.health()));
+    if (config.kmsg().isEmpty()) {
+      health.add(new SourceHealth("kmsg", SourceHealth.State.DISABLED, "turned off with --kmsg=off"));
+    }
+    return health;
+  }
+
+  /** Ready when the pod cache synced, the operator's informers are healthy and an OOM-capable source is live. */
+  public HttpEndpoints.Readiness readiness() {
+    StringBuilder body = new StringBuilder();
+    boolean podsSynced = podWatch.hasSynced();
+    boolean operatorHealthy = operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy();
+    boolean oomSourceLive = sources.stream().anyMatch(s -> s.oomCapable() && s.health().live());
+    body.append("pod cache: ").append(podsSynced ? "synced" : "not synced").append('\n');
+    body.append("OOMIncident informer: ").append(operatorHealthy ? "healthy" : "not healthy").append('\n');
+    body.append("pending incidents: ").append(publisher.pendingCount()).append('\n');
+    for (SourceHealth h : sourceHealth()) {
+      body.append("source ").append(h.source()).append(": ").append(h.state());
+      if (h.detail() != null && !h.detail().isEmpty()) {
+        body.append(" (").append(h.detail()).append(')');
+      }
+      body.append('\n');
+    }
+    boolean ready = podsSynced && operatorHealthy && oomSourceLive;
+    if (!oomSourceLive) {
+      body.append("not ready: no source that can see OOM kills is live\n");
+    }
+    return new HttpEndpoints.Readiness(ready, (ready ? "ready\n" : "not ready\n") + body);
+  }
+
+  private static KubernetesClient kubernetesClient(AgentConfig config) {
+    KubernetesClientBuilder builder = new KubernetesClientBuilder().withHttpClientFactory(new JdkHttpClientFactory());
+    config.kubeconfig().ifPresent(path -> {
+      try {
+        builder.withConfig(Config.fromKubeconfig(Files.readString(path)));
+      } catch (IOException e) {
+        throw new ConfigException("cannot read kubeconfig " + path + ": " + e.getMessage());
+      }
+    });
+    return builder.build();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    sources.forEach(Source::close);
+    detector.close();
+    try {
+      operator.stop();
+    } catch (RuntimeException e) {
+      LOG.debug("operator stop: {}", e.toString());
+    }
+    publisher.close();
+    podWatch.close();
+    if (http != null) {
+      http.close();
+    }
+    client.close();
+  }
+}

@@ -1,0 +1,84 @@
+package dev.oomwatch.app;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code agent}: runs the node agent until SIGTERM. Flags override environment variables, which
+ * override the {@code --config} YAML file, which overrides the defaults (see {@link ConfigLoader}).
+ */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+    description = "Run the node agent (one per node, as a DaemonSet).")
+final class AgentCommand implements Callable<Integer> {
+  @Option(names = "--config", description = "YAML file with any of the settings below")
+  Path configFile;
+
+  @Option(names = "--node-name", description = "This node's name (env NODE_NAME). Required.")
+  String nodeName;
+
+  @Option(names = "--kubeconfig", description = "Kubeconfig file (default: env KUBECONFIG, else in-cluster).")
+  String kubeconfig;
+
+  @Option(names = "--cgroup-root", description = "Where the cgroup hierarchies are mounted (default /sys/fs/cgroup).")
+  String cgroupRoot;
+
+  @Option(names = "--kmsg", description = "Kernel log device (default /dev/kmsg); 'off' disables it.")
+  String kmsg;
+
+  @Option(names = "--runsc-root", description = "runsc state directory (default /run/containerd/runsc/k8s.io).")
+  String runscRoot;
+
+  @Option(names = "--runsc-metrics-url", description = "runsc metric server URL (optional).")
+  String runscMetricsUrl;
+
+  @Option(names = "--runtime-handler", description = "RuntimeClass handler of gVisor pods (default runsc).")
+  String runtimeHandler;
+
+  @Option(names = "--http-port", description = "Port of /metrics, /healthz, /readyz (default 9464).")
+  String httpPort;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    AgentConfig config;
+    try {
+      config = ConfigLoader.load(Optional.ofNullable(configFile), System.getenv(), flags());
+    } catch (ConfigException e) {
+      System.err.println("gvisor-oom-watcher: " + e.getMessage());
+      return 2;
+    }
+    Agent agent = Agent.start(config, Clock.systemUTC());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      agent.close();
+      stopped.countDown();
+    }, "shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  private Map<String, String> flags() {
+    Map<String, String> flags = new HashMap<>();
+    put(flags, "nodeName", nodeName);
+    put(flags, "kubeconfig", kubeconfig);
+    put(flags, "cgroupRoot", cgroupRoot);
+    put(flags, "kmsg", kmsg);
+    put(flags, "runscRoot", runscRoot);
+    put(flags, "runscMetricsUrl", runscMetricsUrl);
+    put(flags, "runtimeHandler", runtimeHandler);
+    put(flags, "httpPort", httpPort);
+    return flags;
+  }
+
+  private static void put(Map<String, String> flags, String key, String value) {
+    if (value != null) {
+      flags.put(key, value);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+package dev.oomwatch.app;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Resolves {@link AgentConfig} from, in increasing precedence: defaults, the YAML file given with
+ * {@code --config}, the environment ({@code NODE_NAME}, {@code KUBECONFIG}, and {@code OOMWATCH_<KEY>}
+ * for every key, e.g. {@code OOMWATCH_CGROUP_ROOT}), and flags. Every problem is reported at once with a
+ * message a user can act on, as a {@link ConfigException}. Stateless and thread-safe.
+ */
+public final class ConfigLoader {
+  /** The YAML keys, in the order the README documents them. */
+  public static final List<String> KEYS = List.of("nodeName", "kubeconfig", "cgroupRoot", "kmsg", "bootIdPath",
+      "runscRoot", "runscMetricsUrl", "runtimeHandler", "httpPort", "pendingCapacity");
+  private static final Map<String, String> DEFAULTS = Map.of(
+      "cgroupRoot", "/sys/fs/cgroup",
+      "kmsg", "/dev/kmsg",
+      "bootIdPath", "/proc/sys/kernel/random/boot_id",
+      "runscRoot", "/run/containerd/runsc/k8s.io",
+      "runtimeHandler", "runsc",
+      "httpPort", "9464",
+      "pendingCapacity", "10000");
+  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+  private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+
+  private ConfigLoader() {}
+
+  /**
+   * @param configFile the {@code --config} file, if given
+   * @param env        the process environment
+   * @param flags      the flags that were set, by YAML key
+   */
+  public static AgentConfig load(Optional<Path> configFile, Map<String, String> env, Map<String, String> flags) {
+    Map<String, String> values = new LinkedHashMap<>(DEFAULTS);
+    configFile.ifPresent(file -> values.putAll(readYaml(file)));
+    values.putAll(fromEnv(env));
+    values.putAll(flags);
+    return validate(values);
+  }
+
+  private static Map<String, String> readYaml(Path file) {
+    Map<String, Object> raw;
+    try {
+      raw = new ObjectMapper(new YAMLFactory()).readValue(Files.readAllBytes(file), new TypeReference<>() {});
+    } catch (IOException e) {
+      throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
+    }
+    Map<String, String> values = new HashMap<>();
+    if (raw == null) {
+      return values;
+    }
+    for (Map.Entry<String, Object> entry : raw.entrySet()) {
+      if (!KEYS.contains(entry.getKey())) {
+        throw new ConfigException("unknown key '" + entry.getKey() + "' in " + file + "; known keys: " + KEYS);
+      }
+      if (entry.getValue() != null) {
+        values.put(entry.getKey(), entry.getValue().toString());
+      }
+    }
+    return values;
+  }
+
+  private static Map<String, String> fromEnv(Map<String, String> env) {
+    Map<String, String> values = new HashMap<>();
+    putIfSet(values, "nodeName", env.get("NODE_NAME"));
+    putIfSet(values, "kubeconfig", env.get("KUBECONFIG"));
+    for (String key : KEYS) {
+      putIfSet(values, key, env.get("OOMWATCH_" + upperSnake(key)));
+    }
+    return values;
+  }
+
+  static String upperSnake(String key) {
+    return key.replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT);
+  }
+
+  private static void putIfSet(Map<String, String> values, String key, String value) {
+    if (value != null && !value.isBlank()) {
+      values.put(key, value.trim());
+    }
+  }
+
+  private static AgentConfig validate(Map<String, String> v) {
+    Problems problems = new Problems();
+    String nodeName = v.get("nodeName");
+    if (nodeName == null) {
+      problems.add("the node name is not set: pass --node-name or set NODE_NAME (the chart sets it from the"
+          + " downward API, spec.nodeName)");
+    } else if (!DNS_SUBDOMAIN.matcher(nodeName).matches() || nodeName.length() > 253) {
+      problems.add("node name '" + nodeName + "' is not a valid Kubernetes node name (lower-case DNS subdomain)");
+    }
+    Path cgroupRoot = Path.of(v.get("cgroupRoot"));
+    if (!Files.isDirectory(cgroupRoot)) {
+      problems.add("cgroup root " + cgroupRoot + " is not a directory: mount the host's /sys/fs/cgroup"
+          + " (read-only is enough) and pass its path with --cgroup-root");
+    }
+    String kmsg = v.get("kmsg");
+    Optional<Path> kmsgPath = "off".equalsIgnoreCase(kmsg) ? Optional.empty() : Optional.of(Path.of(kmsg));
+    Optional<URI> metricsUrl = Optional.empty();
+    if (v.get("runscMetricsUrl") != null) {
+      try {
+        URI uri = URI.create(v.get("runscMetricsUrl"));
+        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+          throw new IllegalArgumentException("not an http(s) URL");
+        }
+        metricsUrl = Optional.of(uri);
+      } catch (IllegalArgumentException e) {
+        problems.add("--runsc-metrics-url '" + v.get("runscMetricsUrl") + "' is not an http(s) URL such as"
+            + " http://127.0.0.1:1337/metrics");
+      }
+    }
+    String handler = v.get("runtimeHandler");
+    if (!DNS_LABEL.matcher(handler).matches()) {
+      problems.add("--runtime-handler '" + handler + "' is not a RuntimeClass handler name (a DNS label such as"
+          + " runsc)");
+    }
+    int httpPort = problems.intIn(v, "httpPort", "--http-port", 0, 65535);
+    int pendingCapacity = problems.intIn(v, "pendingCapacity", "--pending-capacity", 1, 1_000_000);
+    problems.throwIfAny();
+    return new AgentConfig(
+        nodeName,
+        Optional.ofNullable(v.get("kubeconfig")).map(Path::of),
+        cgroupRoot,
+        kmsgPath,
+        Path.of(v.get("bootIdPath")),
+        Path.of(v.get("runscRoot")),
+        metricsUrl,
+        handler,
+        httpPort,
+        pendingCapacity);
+  }
+
+  /** Collects every problem so the user fixes them all in one go. */
+  private static final class Problems {
+    private final StringBuilder text = new StringBuilder();
+
+    void add(String problem) {
+      text.append("\n  - ").append(problem);
+    }
+
+    int intIn(Map<String, String> v, String key, String flag, int min, int max) {
+      String raw = v.get(key);
+      try {
+        int value = Integer.parseInt(raw);
+        if (value >= min && value <= max) {
+          return value;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      add(flag + " '" + raw + "' must be a whole number from " + min + " to " + max);
+      return min;
+    }
+
+    void throwIfAny() {
+      if (text.length() > 0) {
+        throw new ConfigException("invalid configuration:" + text);
+      }
+    }
+  }
+}

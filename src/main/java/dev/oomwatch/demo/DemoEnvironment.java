@@ -1,0 +1,130 @@
+package dev.oomwatch.demo;
+
+import dev.oomwatch.app.Agent;
+import dev.oomwatch.app.AgentConfig;
+import dev.oomwatch.lab.LabScenario;
+import dev.oomwatch.lab.PodQosClass;
+import dev.oomwatch.lab.SandboxWorkload;
+import dev.oomwatch.model.PodRef;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything the demo and the end-to-end tests stand up, in one handle: the embedded Kubernetes API,
+ * a gVisor RuntimeClass, the agent (started exactly as {@code agent} starts it, pointed at the API by a
+ * kubeconfig file), and real runsc sandboxes in kubelet-like pod cgroups. {@link #close} tears all of it
+ * down in reverse order; it is idempotent and safe from a shutdown hook (Ctrl-C). Thread-safe
+ * (synchronized).
+ */
+public final class DemoEnvironment implements AutoCloseable {
+  public static final String RUNTIME_CLASS = "gvisor";
+  public static final String HANDLER = "runsc";
+  private static final Logger LOG = LoggerFactory.getLogger(DemoEnvironment.class);
+
+  private final String nodeName;
+  private final EmbeddedCluster cluster;
+  private final Path runscRoot;
+  private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
+  private Agent agent;
+  private boolean closed;
+
+  private DemoEnvironment(String nodeName) {
+    this.nodeName = nodeName;
+    this.cluster = new EmbeddedCluster();
+    toClose.push(cluster);
+    try {
+      this.runscRoot = Files.createTempDirectory("oomwatch-runsc-root");
+    } catch (IOException e) {
+      close();
+      throw new UncheckedIOException(e);
+    }
+    toClose.push(() -> deleteTree(runscRoot));
+  }
+
+  /**
+   * Starts the API stand-in and the agent for {@code nodeName}, reading the kernel log at {@code kmsg}
+   * (empty: off), and waits until the agent is ready.
+   */
+  public static DemoEnvironment start(String nodeName, Optional<Path> kmsg) throws InterruptedException {
+    DemoEnvironment env = new DemoEnvironment(nodeName);
+    try {
+      env.cluster.createRuntimeClass(RUNTIME_CLASS, HANDLER);
+      AgentConfig config = new AgentConfig(nodeName, Optional.of(env.cluster.kubeconfig()), Path.of("/sys/fs/cgroup"),
+          kmsg, Path.of("/proc/sys/kernel/random/boot_id"), env.runscRoot, Optional.empty(), HANDLER, 0, 10_000);
+      env.agent = Agent.start(config, Clock.systemUTC());
+      env.toClose.push(env.agent);
+      if (!Await.until(() -> env.agent.readiness().ready(), Duration.ofSeconds(60), Duration.ofMillis(50))) {
+        throw new IllegalStateException("the agent did not become ready within 60 s:\n" + env.agent.readiness().body());
+      }
+      return env;
+    } catch (RuntimeException | InterruptedException e) {
+      env.close();
+      throw e;
+    }
+  }
+
+  public EmbeddedCluster cluster() {
+    return cluster;
+  }
+
+  public Agent agent() {
+    return agent;
+  }
+
+  public String nodeName() {
+    return nodeName;
+  }
+
+  /** Creates a running gVisor pod on this node with one container limited to {@code limitMib} MiB. */
+  public PodRef createGvisorPod(String name, long limitMib) {
+    return cluster.createRunningPod("default", name, nodeName, RUNTIME_CLASS, "app", limitMib + "Mi");
+  }
+
+  /** Runs a real runsc sandbox for {@code pod} in its burstable pod cgroup limited to {@code limitMib}. */
+  public synchronized LabScenario runSandbox(PodRef pod, long limitMib, SandboxWorkload workload) throws IOException {
+    LabScenario scenario = LabScenario.builder()
+        .pod(pod)
+        .qos(PodQosClass.BURSTABLE)
+        .memoryLimitMib(limitMib)
+        .workload(workload)
+        .runscRoot(runscRoot)
+        .start();
+    toClose.push(scenario);
+    return scenario;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    while (!toClose.isEmpty()) {
+      try {
+        toClose.pop().close();
+      } catch (Exception e) {
+        LOG.warn("cleanup step failed: {}", e.toString());
+      }
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (var paths = Files.walk(root)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package dev.oomwatch.metrics;
+
+import dev.oomwatch.source.SourceHealth;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
+
+/**
+ * The agent's Prometheus metrics, in a registry of its own (no global default registry). Every
+ * recording method is cheap and thread-safe; callback metrics are read at scrape time.
+ */
+public final class AgentMetrics {
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final Counter incidentsDetected = Counter.builder()
+      .name("oomwatch_incidents_detected_total")
+      .help("OOM kills of gVisor sandboxes detected on this node, by verdict (each kill counted once)")
+      .labelNames("verdict")
+      .register(registry);
+  private final Counter incidentsReported = Counter.builder()
+      .name("oomwatch_incidents_reported_total")
+      .help("Incidents whose reconcile finished, by outcome (Reported: Event and pod condition written;"
+          + " PodGone: the pod no longer existed)")
+      .labelNames("outcome")
+      .register(registry);
+  private final Counter killsIgnored = Counter.builder()
+      .name("oomwatch_kernel_oom_kills_ignored_total")
+      .help("Kernel OOM kills on this node that were not of a gVisor pod (kubelet reports those)")
+      .register(registry);
+  private final Counter publishFailures = Counter.builder()
+      .name("oomwatch_incident_publish_failures_total")
+      .help("Failed attempts to create an OOMIncident (retried with backoff)")
+      .register(registry);
+  private final Counter incidentsDropped = Counter.builder()
+      .name("oomwatch_incidents_dropped_total")
+      .help("Incidents dropped because the pending queue was full (the API server was unreachable too long)")
+      .register(registry);
+  private final Gauge pendingIncidents = Gauge.builder()
+      .name("oomwatch_incidents_pending")
+      .help("Incidents detected but not yet created in the API")
+      .register(registry);
+
+  public void incidentDetected(String verdict) {
+    incidentsDetected.labelValues(verdict).inc();
+  }
+
+  public void incidentReported(String outcome) {
+    incidentsReported.labelValues(outcome).inc();
+  }
+
+  public void killIgnored() {
+    killsIgnored.inc();
+  }
+
+  public void publishFailed() {
+    publishFailures.inc();
+  }
+
+  public void incidentDropped() {
+    incidentsDropped.inc();
+  }
+
+  public void pendingIncidents(int count) {
+    pendingIncidents.set(count);
+  }
+
+  /** Exposes each source's health as {@code oomwatch_source_up{source}} (1 live, 0 otherwise). */
+  public void registerSourceHealth(Supplier<Iterable<SourceHealth>> health) {
+    GaugeWithCallback.builder()
+        .name("oomwatch_source_up")
+        .help("1 when the source is live, 0 when it is starting, failed (and being retried) or disabled")
+        .labelNames("source", "state")
+        .callback(cb -> health.get().forEach(h -> cb.call(h.live() ? 1 : 0, h.source(), h.state().name())))
+        .register(registry);
+  }
+
+  /** A counter read from a source's own statistics at scrape time. */
+  public <T> void registerCounter(String name, String help, Supplier<T> stats, ToLongFunction<T> value) {
+    CounterWithCallback.builder()
+        .name(name)
+        .help(help)
+        .callback(cb -> cb.call(value.applyAsLong(stats.get())))
+        .register(registry);
+  }
+
+  /** Writes every metric in the Prometheus text format. */
+  public void writeTo(OutputStream out) throws IOException {
+    new PrometheusTextFormatWriter(false).write(out, registry.scrape());
+  }
+}

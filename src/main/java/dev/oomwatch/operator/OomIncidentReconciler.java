@@ -1,0 +1,89 @@
+package dev.oomwatch.operator;
+
+import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.operator.crd.OOMIncident;
+import dev.oomwatch.operator.crd.OOMIncidentSpec;
+import dev.oomwatch.operator.crd.OOMIncidentStatus;
+import dev.oomwatch.report.OomMessages;
+import dev.oomwatch.report.PodConditionWriter;
+import dev.oomwatch.report.PodEventRecorder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reports an {@code OOMIncident} on its pod: a Warning Event {@code OOMKilled} (an aggregated series
+ * per pod) and the pod condition {@code oomwatch.dev/SandboxOOMKilled}, then one status patch saying
+ * what was reported. Every step is idempotent, so a retried or repeated reconcile writes nothing twice;
+ * failures are thrown and JOSDK retries them. Reads only the API (no files, no kernel log). The agent
+ * registers it with the label selector {@code oomwatch.dev/node=<node>}, so it sees only its node's
+ * incidents. JOSDK calls it from its executor, never concurrently for the same incident.
+ */
+@ControllerConfiguration(name = "oomincident")
+public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
+  /** Event reason and condition reason for a kill. */
+  public static final String REASON = "OOMKilled";
+  private static final Logger LOG = LoggerFactory.getLogger(OomIncidentReconciler.class);
+
+  private final KubernetesClient client;
+  private final PodEventRecorder events;
+  private final PodConditionWriter conditions;
+  private final AgentMetrics metrics;
+  private final Clock clock;
+
+  public OomIncidentReconciler(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
+      AgentMetrics metrics, Clock clock) {
+    this.client = client;
+    this.events = events;
+    this.conditions = conditions;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  @Override
+  public UpdateControl<OOMIncident> reconcile(OOMIncident incident, Context<OOMIncident> context) {
+    OOMIncidentStatus current = incident.getStatus();
+    long generation = incident.getMetadata().getGeneration() == null ? 0 : incident.getMetadata().getGeneration();
+    if (current != null && current.getPhase() != null && Objects.equals(current.getObservedGeneration(), generation)) {
+      return UpdateControl.noUpdate();
+    }
+    OOMIncidentSpec spec = incident.getSpec();
+    String name = incident.getMetadata().getName();
+    String namespace = incident.getMetadata().getNamespace();
+    Pod pod = client.pods().inNamespace(namespace).withName(spec.getPodName()).get();
+
+    OOMIncidentStatus status = new OOMIncidentStatus();
+    status.setVerdict(spec.getVerdict());
+    status.setMemoryLimit(spec.getMemoryLimit());
+    status.setEvidence(spec.getEvidence());
+    status.setDetectedAt(spec.getDetectedAt());
+    status.setObservedGeneration(generation);
+    if (pod == null || !spec.getPodUid().equals(pod.getMetadata().getUid())) {
+      LOG.info("pod {}/{} (uid {}) is gone; OOMIncident {} is kept without an Event or pod condition",
+          namespace, spec.getPodName(), spec.getPodUid(), name);
+      status.setPhase(OOMIncidentStatus.POD_GONE);
+      status.setMessage("The pod no longer exists; nothing was written on it.");
+      metrics.incidentReported(OOMIncidentStatus.POD_GONE);
+    } else {
+      conditions.markOomKilled(pod, REASON, OomMessages.conditionMessage(name, spec), Instant.parse(spec.getKilledAt()));
+      String eventName = events.recordWarning(pod, REASON, OomMessages.eventMessage(name, spec), name);
+      LOG.debug("reported OOMIncident {} on pod {}/{} (Event {})", name, namespace, spec.getPodName(), eventName);
+      status.setPhase(OOMIncidentStatus.REPORTED);
+      status.setEventName(eventName);
+      status.setPodCondition(PodConditionWriter.CONDITION_TYPE);
+      status.setMessage("Event " + REASON + " and pod condition " + PodConditionWriter.CONDITION_TYPE + " written.");
+      metrics.incidentReported(OOMIncidentStatus.REPORTED);
+    }
+    status.setReportedAt(clock.instant().toString());
+    incident.setStatus(status);
+    return UpdateControl.patchStatus(incident);
+  }
+}

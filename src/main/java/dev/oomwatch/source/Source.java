@@ -1,0 +1,25 @@
+package dev.oomwatch.source;
+
+import dev.oomwatch.model.Observation;
+import java.util.function.Consumer;
+
+/**
+ * One signal about OOM kills on this node (the kernel log, cgroup files, runsc state, pod statuses).
+ * {@link #start} begins delivering observations to the sink from the source's own thread(s) and returns
+ * at once; it never throws for a missing or unreadable input, but reports it through {@link #health}.
+ * {@link #close} stops the source and is idempotent. Implementations are thread-safe.
+ */
+public interface Source extends AutoCloseable {
+  /** Short, stable name used in metrics and {@code /readyz}, e.g. {@code kmsg}. */
+  String name();
+
+  /** Whether this source can see OOM kills at all (and so counts toward readiness). */
+  boolean oomCapable();
+
+  void start(Consumer<Observation> sink);
+
+  SourceHealth health();
+
+  @Override
+  void close();
+}

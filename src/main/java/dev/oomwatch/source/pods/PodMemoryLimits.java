@@ -1,0 +1,53 @@
+package dev.oomwatch.source.pods;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/**
+ * The memory limit kubelet gives a pod's cgroup, computed from the pod spec as kubelet does: the sum of
+ * the app containers' limits (or the largest init container's, if larger) plus the RuntimeClass
+ * overhead ({@code spec.overhead}, which gVisor runtime classes often set). Empty when any app container
+ * has no memory limit: the pod cgroup is then unlimited. Stateless and thread-safe.
+ */
+final class PodMemoryLimits {
+  private PodMemoryLimits() {}
+
+  static OptionalLong of(PodSpec spec) {
+    long sum = 0;
+    for (Container container : spec.getContainers()) {
+      OptionalLong limit = limitOf(container);
+      if (limit.isEmpty()) {
+        return OptionalLong.empty();
+      }
+      sum += limit.getAsLong();
+    }
+    long largestInit = 0;
+    for (Container init : nullSafe(spec.getInitContainers())) {
+      largestInit = Math.max(largestInit, limitOf(init).orElse(0));
+    }
+    long overhead = memoryOf(spec.getOverhead()).orElse(0);
+    return OptionalLong.of(Math.max(sum, largestInit) + overhead);
+  }
+
+  private static OptionalLong limitOf(Container container) {
+    if (container.getResources() == null) {
+      return OptionalLong.empty();
+    }
+    return memoryOf(container.getResources().getLimits());
+  }
+
+  private static OptionalLong memoryOf(Map<String, Quantity> resources) {
+    if (resources == null || resources.get("memory") == null) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(resources.get("memory").getNumericalAmount().longValue());
+  }
+
+  private static <T> List<T> nullSafe(List<T> list) {
+    return list == null ? List.of() : list;
+  }
+}

@@ -1,0 +1,116 @@
+package dev.oomwatch.source.pods;
+
+import dev.oomwatch.inference.GvisorPods;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.model.WatchedPod;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.node.v1.RuntimeClass;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pods of this node, kept by one node-scoped pod informer, and the cluster's RuntimeClasses, kept
+ * by a second informer: never a cluster-wide pod watch, never a GET per pod. The informer sends the
+ * field selector {@code spec.nodeName=<node>} to the API server and every lookup applies the same
+ * filter again (a server that ignores the selector must not make another node's pod ours).
+ *
+ * <p>Lookups read the informers' caches only and are thread-safe; {@link #start} and {@link #close}
+ * are called once each by the wiring.
+ */
+public final class PodWatch implements GvisorPods, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PodWatch.class);
+  private static final String UID_INDEX = "uid";
+
+  private final KubernetesClient client;
+  private final String nodeName;
+  private final String runtimeHandler;
+  private SharedIndexInformer<Pod> pods;
+  private SharedIndexInformer<RuntimeClass> runtimeClasses;
+
+  public PodWatch(KubernetesClient client, String nodeName, String runtimeHandler) {
+    this.client = client;
+    this.nodeName = nodeName;
+    this.runtimeHandler = runtimeHandler;
+  }
+
+  /** Starts both informers; returns at once (see {@link #hasSynced}). */
+  public synchronized void start() {
+    runtimeClasses = client.resources(RuntimeClass.class).runnableInformer(0);
+    runtimeClasses.start();
+    pods = client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).runnableInformer(0);
+    pods.addIndexers(Map.of(UID_INDEX, pod -> List.of(pod.getMetadata().getUid())));
+    pods.start();
+    LOG.debug("watching pods with spec.nodeName={} and RuntimeClasses with handler {}", nodeName, runtimeHandler);
+  }
+
+  /** True once both caches hold a full list from the API server. */
+  public boolean hasSynced() {
+    return pods != null && runtimeClasses != null && pods.hasSynced() && runtimeClasses.hasSynced();
+  }
+
+  /** True while both informers are watching (false after an unrecoverable watch error). */
+  public boolean isWatching() {
+    return pods != null && runtimeClasses != null && pods.isWatching() && runtimeClasses.isWatching();
+  }
+
+  @Override
+  public Optional<WatchedPod> byUid(String podUid) {
+    if (pods == null) {
+      return Optional.empty();
+    }
+    return pods.getIndexer().byIndex(UID_INDEX, podUid).stream()
+        .filter(this::isOnThisNode)
+        .flatMap(pod -> gvisorRuntimeClass(pod).map(rc -> toWatched(pod, rc)).stream())
+        .findFirst();
+  }
+
+  /** The cached pod with this namespace, name and uid, if it still exists on this node. */
+  public Optional<Pod> pod(PodRef ref) {
+    if (pods == null) {
+      return Optional.empty();
+    }
+    return Optional.ofNullable(pods.getStore().getByKey(ref.namespace() + "/" + ref.name()))
+        .filter(this::isOnThisNode)
+        .filter(pod -> ref.uid().equals(pod.getMetadata().getUid()));
+  }
+
+  private boolean isOnThisNode(Pod pod) {
+    return pod.getSpec() != null && nodeName.equals(pod.getSpec().getNodeName());
+  }
+
+  private Optional<String> gvisorRuntimeClass(Pod pod) {
+    String name = pod.getSpec().getRuntimeClassName();
+    if (name == null) {
+      return Optional.empty();
+    }
+    RuntimeClass runtimeClass = runtimeClasses.getStore().getByKey(name);
+    if (runtimeClass == null || !Objects.equals(runtimeHandler, runtimeClass.getHandler())) {
+      return Optional.empty();
+    }
+    return Optional.of(name);
+  }
+
+  private static WatchedPod toWatched(Pod pod, String runtimeClassName) {
+    var meta = pod.getMetadata();
+    return new WatchedPod(
+        new PodRef(meta.getNamespace(), meta.getName(), meta.getUid()),
+        runtimeClassName,
+        PodMemoryLimits.of(pod.getSpec()));
+  }
+
+  @Override
+  public synchronized void close() {
+    if (pods != null) {
+      pods.close();
+    }
+    if (runtimeClasses != null) {
+      runtimeClasses.close();
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package dev.oomwatch.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oomwatch.demo.EmbeddedCluster;
+import dev.oomwatch.model.PodRef;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The pod reporters against the API stand-in, with plain calls a real API server accepts. */
+class PodReportersTest {
+  private static final Instant KILLED = Instant.parse("2026-11-28T12:45:12.345678Z");
+  private EmbeddedCluster cluster;
+  private PodRef ref;
+
+  @BeforeEach
+  void setUp() {
+    cluster = new EmbeddedCluster();
+    cluster.createRuntimeClass("gvisor", "runsc");
+    ref = cluster.createRunningPod("default", "app-0", "node-a", "gvisor", "app", "64Mi");
+  }
+
+  @AfterEach
+  void tearDown() {
+    cluster.close();
+  }
+
+  @Test
+  void conditionIsAddedLeavingKubeletConditionsUntouched() {
+    Pod before = cluster.pod(ref);
+    PodConditionWriter writer = new PodConditionWriter(cluster.client());
+
+    assertTrue(writer.markOomKilled(before, "OOMKilled", "killed", KILLED));
+
+    List<PodCondition> after = cluster.pod(ref).getStatus().getConditions();
+    assertEquals(before.getStatus().getConditions(), after.subList(0, before.getStatus().getConditions().size()));
+    PodCondition ours = after.get(after.size() - 1);
+    assertEquals(PodConditionWriter.CONDITION_TYPE, ours.getType());
+    assertEquals("True", ours.getStatus());
+    assertEquals("OOMKilled", ours.getReason());
+    assertEquals("killed", ours.getMessage());
+    assertEquals("2026-11-28T12:45:12Z", ours.getLastTransitionTime());
+  }
+
+  @Test
+  void sameConditionTwiceIsANoOpAndAnOlderKillNeverOverwritesANewer() {
+    PodConditionWriter writer = new PodConditionWriter(cluster.client());
+    writer.markOomKilled(cluster.pod(ref), "OOMKilled", "second kill", KILLED.plusSeconds(60));
+    String version = cluster.pod(ref).getMetadata().getResourceVersion();
+
+    assertFalse(writer.markOomKilled(cluster.pod(ref), "OOMKilled", "second kill", KILLED.plusSeconds(60)));
+    assertFalse(writer.markOomKilled(cluster.pod(ref), "OOMKilled", "first kill", KILLED));
+
+    Pod pod = cluster.pod(ref);
+    assertEquals(version, pod.getMetadata().getResourceVersion());
+    assertEquals(1, pod.getStatus().getConditions().stream()
+        .filter(c -> c.getType().equals(PodConditionWriter.CONDITION_TYPE)).count());
+  }
+
+  @Test
+  void aNewerKillReplacesTheConditionInPlace() {
+    PodConditionWriter writer = new PodConditionWriter(cluster.client());
+    writer.markOomKilled(cluster.pod(ref), "OOMKilled", "first kill", KILLED);
+    assertTrue(writer.markOomKilled(cluster.pod(ref), "OOMKilled", "second kill", KILLED.plusSeconds(60)));
+
+    List<PodCondition> ours = cluster.pod(ref).getStatus().getConditions().stream()
+        .filter(c -> c.getType().equals(PodConditionWriter.CONDITION_TYPE)).toList();
+    assertEquals(1, ours.size());
+    assertEquals("second kill", ours.get(0).getMessage());
+  }
+
+  @Test
+  void eventSeriesCountsEachIncidentExactlyOnce() {
+    Clock clock = Clock.fixed(KILLED.plusSeconds(1), ZoneOffset.UTC);
+    PodEventRecorder recorder = new PodEventRecorder(cluster.client(), "node-a", clock);
+    Pod pod = cluster.pod(ref);
+
+    recorder.recordWarning(pod, "OOMKilled", "first", "incident-a");
+    recorder.recordWarning(pod, "OOMKilled", "first", "incident-a");
+    recorder.recordWarning(pod, "OOMKilled", "second", "incident-b");
+    recorder.recordWarning(pod, "OOMKilled", "first", "incident-a");
+
+    List<Event> events = cluster.events(ref);
+    assertEquals(1, events.size());
+    Event event = events.get(0);
+    assertEquals(PodEventRecorder.eventName(pod, "OOMKilled"), event.getMetadata().getName());
+    assertEquals(2, event.getCount());
+    assertEquals("Warning", event.getType());
+    assertEquals("OOMKilled", event.getReason());
+    assertEquals("second", event.getMessage());
+    assertEquals("node-a", event.getReportingInstance());
+    assertEquals("oomwatch.dev/gvisor-oom-watcher", event.getReportingComponent());
+    assertEquals("Pod", event.getInvolvedObject().getKind());
+    assertEquals(ref.uid(), event.getInvolvedObject().getUid());
+    assertEquals("incident-a,incident-b",
+        event.getMetadata().getAnnotations().get(PodEventRecorder.INCIDENTS_ANNOTATION));
+  }
+}
