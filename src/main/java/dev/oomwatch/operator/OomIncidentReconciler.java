@@ -9,10 +9,12 @@ import dev.oomwatch.report.PodConditionWriter;
 import dev.oomwatch.report.PodEventRecorder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Objects;
@@ -66,24 +68,38 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     status.setEvidence(spec.getEvidence());
     status.setDetectedAt(spec.getDetectedAt());
     status.setObservedGeneration(generation);
-    if (pod == null || !spec.getPodUid().equals(pod.getMetadata().getUid())) {
+    boolean podExists = pod != null && spec.getPodUid().equals(pod.getMetadata().getUid());
+    if (podExists && reportOnPod(pod, name, spec, status)) {
+      status.setPhase(OOMIncidentStatus.REPORTED);
+      status.setPodCondition(PodConditionWriter.CONDITION_TYPE);
+      status.setMessage("Event " + REASON + " and pod condition " + PodConditionWriter.CONDITION_TYPE + " written.");
+    } else {
+      // Decided: the incident is kept (it is the record of the kill) but nothing is written on a pod
+      // that is gone, or on a new pod that reuses its name.
       LOG.info("pod {}/{} (uid {}) is gone; OOMIncident {} is kept without an Event or pod condition",
           namespace, spec.getPodName(), spec.getPodUid(), name);
       status.setPhase(OOMIncidentStatus.POD_GONE);
       status.setMessage("The pod no longer exists; nothing was written on it.");
-      metrics.incidentReported(OOMIncidentStatus.POD_GONE);
-    } else {
-      conditions.markOomKilled(pod, REASON, OomMessages.conditionMessage(name, spec), Instant.parse(spec.getKilledAt()));
-      String eventName = events.recordWarning(pod, REASON, OomMessages.eventMessage(name, spec), name);
-      LOG.debug("reported OOMIncident {} on pod {}/{} (Event {})", name, namespace, spec.getPodName(), eventName);
-      status.setPhase(OOMIncidentStatus.REPORTED);
-      status.setEventName(eventName);
-      status.setPodCondition(PodConditionWriter.CONDITION_TYPE);
-      status.setMessage("Event " + REASON + " and pod condition " + PodConditionWriter.CONDITION_TYPE + " written.");
-      metrics.incidentReported(OOMIncidentStatus.REPORTED);
     }
+    metrics.incidentReported(status.getPhase());
     status.setReportedAt(clock.instant().toString());
     incident.setStatus(status);
     return UpdateControl.patchStatus(incident);
+  }
+
+  /** Writes the condition, then the Event; false when the pod disappeared meanwhile (HTTP 404). */
+  private boolean reportOnPod(Pod pod, String name, OOMIncidentSpec spec, OOMIncidentStatus status) {
+    try {
+      conditions.markOomKilled(pod, REASON, OomMessages.conditionMessage(name, spec), Instant.parse(spec.getKilledAt()));
+      String eventName = events.recordWarning(pod, REASON, OomMessages.eventMessage(name, spec), name);
+      status.setEventName(eventName);
+      LOG.debug("reported OOMIncident {} on pod {} (Event {})", name, spec.getPodName(), eventName);
+      return true;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND) {
+        return false;
+      }
+      throw e;
+    }
   }
 }

@@ -9,7 +9,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class PodCgroupLocatorTest {
   private final PodCgroupLocator locator = new PodCgroupLocator();
 
-  @ParameterizedTest(name = "{0}")
+  @ParameterizedTest(name = "[{index}] {0}")
   @CsvSource(nullValues = "NONE", value = {
       // the cgroup v1 fixture's oom_memcg and task_memcg (kmsg-sandbox-oom.txt)
       "/kubepods/burstable/pod1b2c3d4e-0000-4000-8000-00000000beef, 1b2c3d4e-0000-4000-8000-00000000beef",
