@@ -1,0 +1,29 @@
+package dev.oomwatch.source.kmsg;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+
+/** Polls a condition until it holds or a generous deadline passes; tests never sleep a fixed time. */
+final class Await {
+
+  static final Duration DEADLINE = Duration.ofSeconds(30);
+
+  private Await() {}
+
+  static void until(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + DEADLINE.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        fail("gave up after " + DEADLINE + " waiting for " + what);
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        fail("interrupted waiting for " + what);
+      }
+    }
+  }
+}
