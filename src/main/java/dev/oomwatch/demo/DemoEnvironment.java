@@ -55,21 +55,50 @@ public final class DemoEnvironment implements AutoCloseable {
    * (empty: off), and waits until the agent is ready.
    */
   public static DemoEnvironment start(String nodeName, Optional<Path> kmsg) throws InterruptedException {
+    DemoEnvironment env = withoutAgent(nodeName);
+    env.startAgent(kmsg);
+    return env;
+  }
+
+  /** Starts the API stand-in with the gVisor RuntimeClass only; see {@link #startAgent}. */
+  public static DemoEnvironment withoutAgent(String nodeName) {
     DemoEnvironment env = new DemoEnvironment(nodeName);
     try {
       env.cluster.createRuntimeClass(RUNTIME_CLASS, HANDLER);
-      AgentConfig config = new AgentConfig(nodeName, Optional.of(env.cluster.kubeconfig()), Path.of("/sys/fs/cgroup"),
-          kmsg, Path.of("/proc/sys/kernel/random/boot_id"), env.runscRoot, Optional.empty(), HANDLER, 0, 10_000);
-      env.agent = Agent.start(config, Clock.systemUTC());
-      env.toClose.push(env.agent);
-      if (!Await.until(() -> env.agent.readiness().ready(), Duration.ofSeconds(60), Duration.ofMillis(50))) {
-        throw new IllegalStateException("the agent did not become ready within 60 s:\n" + env.agent.readiness().body());
-      }
       return env;
-    } catch (RuntimeException | InterruptedException e) {
+    } catch (RuntimeException e) {
       env.close();
       throw e;
     }
+  }
+
+  /** Starts the agent (once), reading the kernel log at {@code kmsg} (empty: off); waits until ready. */
+  public synchronized void startAgent(Optional<Path> kmsg) throws InterruptedException {
+    startAgentWithoutWaiting(kmsg);
+    try {
+      if (!Await.until(() -> agent.readiness().ready(), Duration.ofSeconds(60), Duration.ofMillis(50))) {
+        throw new IllegalStateException("the agent did not become ready within 60 s:\n" + agent.readiness().body());
+      }
+    } catch (RuntimeException | InterruptedException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** Starts the agent (once), reading the kernel log at {@code kmsg} (empty: off); returns at once. */
+  public synchronized void startAgentWithoutWaiting(Optional<Path> kmsg) {
+    if (agent != null) {
+      throw new IllegalStateException("the agent is started already");
+    }
+    AgentConfig config = new AgentConfig(nodeName, Optional.of(cluster.kubeconfig()), Path.of("/sys/fs/cgroup"),
+        kmsg, Path.of("/proc/sys/kernel/random/boot_id"), runscRoot, Optional.empty(), HANDLER, 0, 10_000);
+    agent = Agent.start(config, Clock.systemUTC());
+    toClose.push(agent);
+  }
+
+  /** The runsc root the agent is pointed at (sandboxes of {@link #runSandbox} keep their state here). */
+  public Path runscRoot() {
+    return runscRoot;
   }
 
   public EmbeddedCluster cluster() {

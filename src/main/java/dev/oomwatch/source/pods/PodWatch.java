@@ -2,6 +2,7 @@ package dev.oomwatch.source.pods;
 
 import dev.oomwatch.inference.GvisorPods;
 import dev.oomwatch.model.PodRef;
+import java.util.Collection;
 import dev.oomwatch.model.WatchedPod;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.node.v1.RuntimeClass;
@@ -70,14 +71,15 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
         .findFirst();
   }
 
-  /** The cached pod with this namespace, name and uid, if it still exists on this node. */
-  public Optional<Pod> pod(PodRef ref) {
+  @Override
+  public Collection<WatchedPod> all() {
     if (pods == null) {
-      return Optional.empty();
+      return List.of();
     }
-    return Optional.ofNullable(pods.getStore().getByKey(ref.namespace() + "/" + ref.name()))
+    return pods.getStore().list().stream()
         .filter(this::isOnThisNode)
-        .filter(pod -> ref.uid().equals(pod.getMetadata().getUid()));
+        .flatMap(pod -> gvisorRuntimeClass(pod).map(rc -> toWatched(pod, rc)).stream())
+        .toList();
   }
 
   private boolean isOnThisNode(Pod pod) {

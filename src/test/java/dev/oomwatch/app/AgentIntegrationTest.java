@@ -1,0 +1,103 @@
+package dev.oomwatch.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oomwatch.demo.Await;
+import dev.oomwatch.demo.DemoEnvironment;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.operator.crd.OOMIncident;
+import dev.oomwatch.operator.crd.OOMIncidentStatus;
+import dev.oomwatch.testing.KernelLogs;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole agent, as {@code agent} wires it, against the API stand-in, fed the real cgroup v1 kernel
+ * log fixture rewritten to name a pod of the test (no root, no sandbox needed): detection, reporting
+ * and the HTTP endpoints.
+ */
+class AgentIntegrationTest {
+  private static final Duration DEADLINE = Duration.ofSeconds(30);
+  @TempDir Path dir;
+  private DemoEnvironment env;
+
+  @AfterEach
+  void tearDown() {
+    if (env != null) {
+      env.close();
+    }
+  }
+
+  @Test
+  void kernelLogOomOfAGvisorPodIsReportedAndCounted() throws Exception {
+    env = DemoEnvironment.withoutAgent("node-a");
+    PodRef pod = env.createGvisorPod("victim", 64);
+    env.startAgent(Optional.of(KernelLogs.sandboxOomOf(pod, dir)));
+
+    OOMIncident incident = Await.value(() -> env.cluster().incidents("default").stream()
+            .filter(i -> i.getStatus() != null && OOMIncidentStatus.REPORTED.equals(i.getStatus().getPhase()))
+            .findFirst(), DEADLINE, Duration.ofMillis(50))
+        .orElseThrow(() -> new AssertionError("not reported; readiness:\n" + env.agent().readiness().body()));
+
+    assertEquals(pod.uid(), incident.getSpec().getPodUid());
+    assertEquals("exe (pid 7932, uid 65534, gVisor sandbox)", incident.getSpec().getVictim());
+    assertEquals("/kubepods/burstable/pod" + pod.uid(), incident.getSpec().getMemcg());
+    assertEquals(1, env.cluster().events(pod).size());
+    String metrics = get("/metrics").body();
+    assertTrue(metrics.contains("oomwatch_incidents_detected_total{verdict=\"Confirmed\"} 1.0"), metrics);
+    assertTrue(metrics.contains("oomwatch_incidents_reported_total{outcome=\"Reported\"} 1.0"), metrics);
+    assertTrue(metrics.contains("oomwatch_source_up{source=\"kmsg\",state=\"LIVE\"} 1.0"), metrics);
+    assertTrue(metrics.contains("oomwatch_kmsg_records_total " + KernelLogs.FIXTURE_RECORDS + ".0"), metrics);
+    assertEquals(200, get("/healthz").statusCode());
+    HttpResponse<String> ready = get("/readyz");
+    assertEquals(200, ready.statusCode(), ready.body());
+    assertTrue(ready.body().contains("source kmsg: LIVE"), ready.body());
+  }
+
+  @Test
+  void anOomOfAPodThatIsNotGvisorIsNotOurs() throws Exception {
+    env = DemoEnvironment.withoutAgent("node-a");
+    env.cluster().createRuntimeClass("runc", "runc");
+    PodRef pod = env.cluster().createRunningPod("default", "runc-pod", "node-a", "runc", "app", "64Mi");
+    env.startAgent(Optional.of(KernelLogs.sandboxOomOf(pod, dir)));
+
+    assertTrue(Await.until(() -> get("/metrics").body().contains("oomwatch_kernel_oom_kills_ignored_total 1.0"),
+        DEADLINE, Duration.ofMillis(100)), get("/metrics").body());
+    assertEquals(0, env.cluster().incidents("default").size());
+  }
+
+  @Test
+  void unreadableKernelLogMakesTheAgentNotReadyAndSaysWhy() throws Exception {
+    env = DemoEnvironment.withoutAgent("node-a");
+    Path missing = dir.resolve("no-kmsg");
+    env.startAgentWithoutWaiting(Optional.of(missing));
+
+    assertTrue(Await.until(() -> get("/readyz").body().contains("source kmsg: FAILED"), DEADLINE,
+        Duration.ofMillis(50)), get("/readyz").body());
+    HttpResponse<String> ready = get("/readyz");
+    assertEquals(503, ready.statusCode());
+    assertTrue(ready.body().contains("--kmsg=off"), ready.body());
+    assertTrue(ready.body().contains("no source that can see OOM kills is live"), ready.body());
+    assertTrue(get("/metrics").body().contains("oomwatch_source_up{source=\"kmsg\",state=\"FAILED\"} 0.0"));
+  }
+
+  private HttpResponse<String> get(String path) {
+    try {
+      return HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.agent().httpPort() + path)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
