@@ -45,15 +45,16 @@ public final class Agent implements AutoCloseable {
   private HttpEndpoints http;
   private boolean closed;
 
-  private Agent(AgentConfig config, Clock clock) {
+  private Agent(AgentConfig config, Clock clock, List<Source> extraSources) {
     this.config = config;
     this.client = kubernetesClient(config);
     this.podWatch = new PodWatch(client, config.nodeName(), config.runtimeHandler());
-    this.publisher = new IncidentPublisher(client, metrics, config.pendingCapacity());
+    this.publisher = new IncidentPublisher(client, metrics, config.pendingCapacity(), config.incidentWritesPerSecond());
     PodCgroupLocator locator = new PodCgroupLocator();
     this.detector = new Detector(new OomInference(config.nodeName(), clock, locator), podWatch, locator, publisher,
         metrics, podWatch::hasSynced);
     config.kmsg().ifPresent(device -> sources.add(new KmsgSource(device, config.bootIdPath())));
+    sources.addAll(extraSources);
     this.operator = new Operator(o -> o
         .withKubernetesClient(client)
         .withCloseClientOnStop(false)
@@ -63,13 +64,18 @@ public final class Agent implements AutoCloseable {
         // an API server that is down at start is waited for (readiness says so), not a crash loop
         .withStopOnInformerErrorDuringStartup(false));
     OomIncidentReconciler reconciler = new OomIncidentReconciler(client, new PodEventRecorder(client, config.nodeName(), clock),
-        new PodConditionWriter(client), metrics, clock);
+        new PodConditionWriter(client), metrics, clock, config.incidentTtl());
     operator.register(reconciler, c -> c.withLabelSelector(OOMIncident.NODE_LABEL + "=" + config.nodeName()));
   }
 
   /** Builds and starts the agent. */
   public static Agent start(AgentConfig config, Clock clock) {
-    Agent agent = new Agent(config, clock);
+    return start(config, clock, List.of());
+  }
+
+  /** Builds and starts the agent with further sources beside the configured ones (embedding, tests). */
+  public static Agent start(AgentConfig config, Clock clock, List<Source> extraSources) {
+    Agent agent = new Agent(config, clock, extraSources);
     try {
       agent.startAll();
     } catch (RuntimeException e) {
@@ -119,14 +125,20 @@ public final class Agent implements AutoCloseable {
     return health;
   }
 
-  /** Ready when the pod cache synced, the operator's informers are healthy and an OOM-capable source is live. */
+  /**
+   * Ready when the pod cache synced and is watching (the API server is reachable), the operator's
+   * informers are healthy and an OOM-capable source is live.
+   */
   public HttpEndpoints.Readiness readiness() {
     StringBuilder body = new StringBuilder();
     boolean podsSynced = podWatch.hasSynced();
+    boolean apiReachable = podWatch.isWatching();
     boolean operatorHealthy = operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy();
     boolean oomSourceLive = sources.stream().anyMatch(s -> s.oomCapable() && s.health().live());
     body.append("pod cache: ").append(podsSynced ? "synced" : "not synced").append('\n');
     body.append("OOMIncident informer: ").append(operatorHealthy ? "healthy" : "not healthy").append('\n');
+    body.append("API server: ").append(apiReachable ? "watching" : "unreachable (observations are kept and"
+        + " reported when it returns)").append('\n');
     body.append("pending incidents: ").append(publisher.pendingCount()).append('\n');
     for (SourceHealth h : sourceHealth()) {
       body.append("source ").append(h.source()).append(": ").append(h.state());
@@ -135,7 +147,7 @@ public final class Agent implements AutoCloseable {
       }
       body.append('\n');
     }
-    boolean ready = podsSynced && operatorHealthy && oomSourceLive;
+    boolean ready = podsSynced && apiReachable && operatorHealthy && oomSourceLive;
     if (!oomSourceLive) {
       body.append("not ready: no source that can see OOM kills is live\n");
     }

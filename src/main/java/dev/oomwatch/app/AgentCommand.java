@@ -44,6 +44,33 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--http-port", description = "Port of /metrics, /healthz, /readyz (default 9464).")
   String httpPort;
 
+  @Option(names = "--cgroup-poll-interval", description = "How often pod cgroups are read (default 1s).")
+  String cgroupPollInterval;
+
+  @Option(names = "--runsc-poll-interval", description = "How often the runsc state dir is read (default 1s).")
+  String runscPollInterval;
+
+  @Option(names = "--runsc-binary", description = "runsc binary for per-container memory (optional).")
+  String runscBinary;
+
+  @Option(names = "--pending-capacity", description = "Incidents kept while the API is unreachable (default 10000).")
+  String pendingCapacity;
+
+  @Option(names = "--incident-writes-per-second", description = "Most OOMIncidents created per second (default 20).")
+  String incidentWritesPerSecond;
+
+  @Option(names = "--incident-ttl", description = "Incidents older than this are deleted (default 7d).")
+  String incidentTtl;
+
+  @Option(names = "--near-oom-share", description = "Share of the limit that is near OOM (default 0.9).")
+  String nearOomShare;
+
+  @Option(names = "--near-oom-for", description = "How long near OOM before a NearOOM warning (default 10s).")
+  String nearOomFor;
+
+  @Option(names = "--near-oom-repeat", description = "Least time between NearOOM warnings of a pod (default 10m).")
+  String nearOomRepeat;
+
   @Override
   public Integer call() throws InterruptedException {
     AgentConfig config;
@@ -73,6 +100,15 @@ final class AgentCommand implements Callable<Integer> {
     put(flags, "runscMetricsUrl", runscMetricsUrl);
     put(flags, "runtimeHandler", runtimeHandler);
     put(flags, "httpPort", httpPort);
+    put(flags, "cgroupPollInterval", cgroupPollInterval);
+    put(flags, "runscPollInterval", runscPollInterval);
+    put(flags, "runscBinary", runscBinary);
+    put(flags, "pendingCapacity", pendingCapacity);
+    put(flags, "incidentWritesPerSecond", incidentWritesPerSecond);
+    put(flags, "incidentTtl", incidentTtl);
+    put(flags, "nearOomShare", nearOomShare);
+    put(flags, "nearOomFor", nearOomFor);
+    put(flags, "nearOomRepeat", nearOomRepeat);
     return flags;
   }
 

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,16 +24,25 @@ import java.util.regex.Pattern;
  */
 public final class ConfigLoader {
   /** The YAML keys, in the order the README documents them. */
-  public static final List<String> KEYS = List.of("nodeName", "kubeconfig", "cgroupRoot", "kmsg", "bootIdPath",
-      "runscRoot", "runscMetricsUrl", "runtimeHandler", "httpPort", "pendingCapacity");
-  private static final Map<String, String> DEFAULTS = Map.of(
-      "cgroupRoot", "/sys/fs/cgroup",
-      "kmsg", "/dev/kmsg",
-      "bootIdPath", "/proc/sys/kernel/random/boot_id",
-      "runscRoot", "/run/containerd/runsc/k8s.io",
-      "runtimeHandler", "runsc",
-      "httpPort", "9464",
-      "pendingCapacity", "10000");
+  public static final List<String> KEYS = List.of("nodeName", "kubeconfig", "cgroupRoot", "cgroupPollInterval",
+      "kmsg", "bootIdPath", "runscRoot", "runscPollInterval", "runscMetricsUrl", "runscBinary", "runtimeHandler",
+      "httpPort", "pendingCapacity", "incidentWritesPerSecond", "incidentTtl", "nearOomShare", "nearOomFor",
+      "nearOomRepeat");
+  private static final Map<String, String> DEFAULTS = Map.ofEntries(
+      Map.entry("cgroupRoot", "/sys/fs/cgroup"),
+      Map.entry("cgroupPollInterval", "1s"),
+      Map.entry("kmsg", "/dev/kmsg"),
+      Map.entry("bootIdPath", "/proc/sys/kernel/random/boot_id"),
+      Map.entry("runscRoot", "/run/containerd/runsc/k8s.io"),
+      Map.entry("runscPollInterval", "1s"),
+      Map.entry("runtimeHandler", "runsc"),
+      Map.entry("httpPort", "9464"),
+      Map.entry("pendingCapacity", "10000"),
+      Map.entry("incidentWritesPerSecond", "20"),
+      Map.entry("incidentTtl", "7d"),
+      Map.entry("nearOomShare", "0.9"),
+      Map.entry("nearOomFor", "10s"),
+      Map.entry("nearOomRepeat", "10m"));
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
   private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
@@ -129,18 +139,40 @@ public final class ConfigLoader {
     }
     int httpPort = problems.intIn(v, "httpPort", "--http-port", 0, 65535);
     int pendingCapacity = problems.intIn(v, "pendingCapacity", "--pending-capacity", 1, 1_000_000);
+    int writesPerSecond = problems.intIn(v, "incidentWritesPerSecond", "--incident-writes-per-second", 1, 10_000);
+    Duration cgroupPoll = problems.durationIn(v, "cgroupPollInterval", "--cgroup-poll-interval",
+        Duration.ofMillis(50), Duration.ofMinutes(10));
+    Duration runscPoll = problems.durationIn(v, "runscPollInterval", "--runsc-poll-interval",
+        Duration.ofMillis(50), Duration.ofMinutes(10));
+    Duration ttl = problems.durationIn(v, "incidentTtl", "--incident-ttl", Duration.ofMinutes(1), Duration.ofDays(3650));
+    Duration nearOomFor = problems.durationIn(v, "nearOomFor", "--near-oom-for", Duration.ZERO, Duration.ofHours(24));
+    Duration nearOomRepeat = problems.durationIn(v, "nearOomRepeat", "--near-oom-repeat", Duration.ZERO,
+        Duration.ofDays(7));
+    double nearOomShare = problems.shareIn(v, "nearOomShare", "--near-oom-share");
+    Optional<Path> runscBinary = Optional.ofNullable(v.get("runscBinary")).map(Path::of);
+    runscBinary.filter(b -> !Files.isExecutable(b)).ifPresent(b ->
+        problems.add("--runsc-binary " + b + " is not an executable file (or leave it unset: per-container memory is"
+            + " then not sampled)"));
     problems.throwIfAny();
     return new AgentConfig(
         nodeName,
         Optional.ofNullable(v.get("kubeconfig")).map(Path::of),
         cgroupRoot,
+        cgroupPoll,
         kmsgPath,
         Path.of(v.get("bootIdPath")),
         Path.of(v.get("runscRoot")),
+        runscPoll,
         metricsUrl,
+        runscBinary,
         handler,
         httpPort,
-        pendingCapacity);
+        pendingCapacity,
+        writesPerSecond,
+        ttl,
+        nearOomShare,
+        nearOomFor,
+        nearOomRepeat);
   }
 
   /** Collects every problem so the user fixes them all in one go. */
@@ -163,6 +195,30 @@ public final class ConfigLoader {
       }
       add(flag + " '" + raw + "' must be a whole number from " + min + " to " + max);
       return min;
+    }
+
+    Duration durationIn(Map<String, String> v, String key, String flag, Duration min, Duration max) {
+      String raw = v.get(key);
+      Optional<Duration> value = Durations.parse(raw);
+      if (value.isPresent() && value.get().compareTo(min) >= 0 && value.get().compareTo(max) <= 0) {
+        return value.get();
+      }
+      add(flag + " '" + raw + "' must be a duration such as 500ms, 10s, 5m, 24h or 7d, from " + min + " to " + max);
+      return min;
+    }
+
+    double shareIn(Map<String, String> v, String key, String flag) {
+      String raw = v.get(key);
+      try {
+        double value = Double.parseDouble(raw);
+        if (value > 0 && value <= 1) {
+          return value;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      add(flag + " '" + raw + "' must be a share of the limit above 0 and at most 1, such as 0.9");
+      return 1;
     }
 
     void throwIfAny() {

@@ -2,10 +2,12 @@ package dev.oomwatch.demo;
 
 import dev.oomwatch.app.Agent;
 import dev.oomwatch.app.AgentConfig;
+import dev.oomwatch.app.ConfigLoader;
 import dev.oomwatch.lab.LabScenario;
 import dev.oomwatch.lab.PodQosClass;
 import dev.oomwatch.lab.SandboxWorkload;
 import dev.oomwatch.model.PodRef;
+import dev.oomwatch.source.Source;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -14,6 +16,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,6 +39,7 @@ public final class DemoEnvironment implements AutoCloseable {
   private final EmbeddedCluster cluster;
   private final Path runscRoot;
   private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
+  private final Map<String, String> settings = new HashMap<>();
   private Agent agent;
   private boolean closed;
 
@@ -74,7 +80,12 @@ public final class DemoEnvironment implements AutoCloseable {
 
   /** Starts the agent (once), reading the kernel log at {@code kmsg} (empty: off); waits until ready. */
   public synchronized void startAgent(Optional<Path> kmsg) throws InterruptedException {
-    startAgentWithoutWaiting(kmsg);
+    startAgent(kmsg, List.of());
+  }
+
+  /** As {@link #startAgent(Optional)}, with further sources beside the configured ones. */
+  public synchronized void startAgent(Optional<Path> kmsg, List<Source> extraSources) throws InterruptedException {
+    startAgentWithoutWaiting(kmsg, extraSources);
     try {
       if (!Await.until(() -> agent.readiness().ready(), Duration.ofSeconds(60), Duration.ofMillis(50))) {
         throw new IllegalStateException("the agent did not become ready within 60 s:\n" + agent.readiness().body());
@@ -87,13 +98,30 @@ public final class DemoEnvironment implements AutoCloseable {
 
   /** Starts the agent (once), reading the kernel log at {@code kmsg} (empty: off); returns at once. */
   public synchronized void startAgentWithoutWaiting(Optional<Path> kmsg) {
+    startAgentWithoutWaiting(kmsg, List.of());
+  }
+
+  private void startAgentWithoutWaiting(Optional<Path> kmsg, List<Source> extraSources) {
     if (agent != null) {
       throw new IllegalStateException("the agent is started already");
     }
-    AgentConfig config = new AgentConfig(nodeName, Optional.of(cluster.kubeconfig()), Path.of("/sys/fs/cgroup"),
-        kmsg, Path.of("/proc/sys/kernel/random/boot_id"), runscRoot, Optional.empty(), HANDLER, 0, 10_000);
-    agent = Agent.start(config, Clock.systemUTC());
+    Map<String, String> flags = new HashMap<>(Map.of(
+        "nodeName", nodeName,
+        "kubeconfig", cluster.kubeconfig().toString(),
+        "runscRoot", runscRoot.toString(),
+        "runtimeHandler", HANDLER,
+        "httpPort", "0",
+        "kmsg", kmsg.map(Path::toString).orElse("off")));
+    flags.putAll(settings);
+    AgentConfig config = ConfigLoader.load(Optional.empty(), Map.of(), flags);
+    agent = Agent.start(config, Clock.systemUTC(), extraSources);
     toClose.push(agent);
+  }
+
+  /** Sets an agent setting (a {@link ConfigLoader#KEYS} key) for the agent started next. */
+  public synchronized DemoEnvironment withSetting(String key, String value) {
+    settings.put(key, value);
+    return this;
   }
 
   /** The runsc root the agent is pointed at (sandboxes of {@link #runSandbox} keep their state here). */

@@ -132,6 +132,14 @@ public final class EmbeddedCluster implements AutoCloseable {
     return kubeconfig;
   }
 
+  /** A kubeconfig file pointing at this API through another local port (a test's proxy, say). */
+  public Path kubeconfigVia(int port) throws IOException {
+    Path file = Files.createTempFile("oomwatch-kubeconfig-via-" + port, ".yaml");
+    file.toFile().deleteOnExit();
+    Files.writeString(file, Files.readString(kubeconfig).replace(":" + server.getPort(), ":" + port));
+    return file;
+  }
+
   /** The stand-in server, e.g. to read the requests it received. */
   public KubernetesMockServer server() {
     return server;

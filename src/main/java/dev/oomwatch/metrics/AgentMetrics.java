@@ -41,6 +41,10 @@ public final class AgentMetrics {
       .name("oomwatch_incidents_dropped_total")
       .help("Incidents dropped because the pending queue was full (the API server was unreachable too long)")
       .register(registry);
+  private final Counter incidentsExpired = Counter.builder()
+      .name("oomwatch_incidents_expired_total")
+      .help("OOMIncidents deleted because they were older than the TTL")
+      .register(registry);
   private final Gauge pendingIncidents = Gauge.builder()
       .name("oomwatch_incidents_pending")
       .help("Incidents detected but not yet created in the API")
@@ -52,6 +56,10 @@ public final class AgentMetrics {
 
   public void incidentReported(String outcome) {
     incidentsReported.labelValues(outcome).inc();
+  }
+
+  public void incidentExpired() {
+    incidentsExpired.inc();
   }
 
   public void killIgnored() {

@@ -16,6 +16,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.net.HttpURLConnection;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import org.slf4j.Logger;
@@ -27,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * what was reported. Every step is idempotent, so a retried or repeated reconcile writes nothing twice;
  * failures are thrown and JOSDK retries them. Reads only the API (no files, no kernel log). The agent
  * registers it with the label selector {@code oomwatch.dev/node=<node>}, so it sees only its node's
- * incidents. JOSDK calls it from its executor, never concurrently for the same incident.
+ * incidents, and deletes each once it is older than the TTL (it asks to be called again then).
+ * JOSDK calls it from its executor, never concurrently for the same incident.
  */
 @ControllerConfiguration(name = "oomincident")
 public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
@@ -40,18 +42,45 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
   private final PodConditionWriter conditions;
   private final AgentMetrics metrics;
   private final Clock clock;
+  private final Duration ttl;
 
   public OomIncidentReconciler(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
-      AgentMetrics metrics, Clock clock) {
+      AgentMetrics metrics, Clock clock, Duration ttl) {
     this.client = client;
     this.events = events;
     this.conditions = conditions;
     this.metrics = metrics;
     this.clock = clock;
+    this.ttl = ttl;
   }
 
   @Override
   public UpdateControl<OOMIncident> reconcile(OOMIncident incident, Context<OOMIncident> context) {
+    Duration age = age(incident);
+    if (age.compareTo(ttl) >= 0) {
+      // retention: the node's agent deletes its own incidents once they are older than the TTL
+      LOG.debug("deleting OOMIncident {}: older than {}", incident.getMetadata().getName(), ttl);
+      client.resource(incident).delete();
+      metrics.incidentExpired();
+      return UpdateControl.noUpdate();
+    }
+    return report(incident).rescheduleAfter(ttl.minus(age));
+  }
+
+  private Duration age(OOMIncident incident) {
+    String created = incident.getMetadata().getCreationTimestamp();
+    if (created == null) {
+      return Duration.ZERO;
+    }
+    try {
+      Duration age = Duration.between(Instant.parse(created), clock.instant());
+      return age.isNegative() ? Duration.ZERO : age;
+    } catch (RuntimeException e) {
+      return Duration.ZERO;
+    }
+  }
+
+  private UpdateControl<OOMIncident> report(OOMIncident incident) {
     OOMIncidentStatus current = incident.getStatus();
     long generation = incident.getMetadata().getGeneration() == null ? 0 : incident.getMetadata().getGeneration();
     if (current != null && current.getPhase() != null && Objects.equals(current.getObservedGeneration(), generation)) {

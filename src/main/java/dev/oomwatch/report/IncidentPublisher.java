@@ -22,6 +22,9 @@ import org.slf4j.LoggerFactory;
  * an incident that already exists (same kill seen again, e.g. after a restart re-read the kernel log)
  * is a no-op. Incidents wait in a bounded queue while the API server is unreachable and are retried
  * with exponential backoff (1 s to 30 s); when the queue is full the oldest is dropped and counted.
+ * Creations are paced to at most {@code writesPerSecond}, so an OOM storm (say 1,000 kills a minute)
+ * becomes a steady trickle of writes instead of a burst against the API server; each kill still gets
+ * its incident.
  *
  * <p>{@link #submit} is thread-safe and never blocks; all API calls run on the publisher's own single
  * thread, in detection order.
@@ -34,6 +37,7 @@ public final class IncidentPublisher implements AutoCloseable {
   private final KubernetesClient client;
   private final AgentMetrics metrics;
   private final int capacity;
+  private final long nanosPerWrite;
   private final Map<String, OomIncident> pending = new LinkedHashMap<>();
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "incident-publisher");
@@ -42,12 +46,14 @@ public final class IncidentPublisher implements AutoCloseable {
   });
   // touched only on the publisher thread
   private Duration backoff = FIRST_BACKOFF;
-  private boolean retryScheduled;
+  private boolean drainScheduled;
+  private long nextWriteNanos = System.nanoTime();
 
-  public IncidentPublisher(KubernetesClient client, AgentMetrics metrics, int capacity) {
+  public IncidentPublisher(KubernetesClient client, AgentMetrics metrics, int capacity, int writesPerSecond) {
     this.client = client;
     this.metrics = metrics;
     this.capacity = capacity;
+    this.nanosPerWrite = TimeUnit.SECONDS.toNanos(1) / writesPerSecond;
   }
 
   /** Queues the incident for creation; returns at once. */
@@ -67,7 +73,7 @@ public final class IncidentPublisher implements AutoCloseable {
     }
     thread.execute(() -> {
       // while backing off, the scheduled retry drains: a storm of new kills must not hammer a down API
-      if (!retryScheduled) {
+      if (!drainScheduled) {
         drain();
       }
     });
@@ -89,6 +95,12 @@ public final class IncidentPublisher implements AutoCloseable {
         }
         next = pending.values().iterator().next();
       }
+      long wait = nextWriteNanos - System.nanoTime();
+      if (wait > 0) {
+        scheduleDrain(Duration.ofNanos(wait));
+        return;
+      }
+      nextWriteNanos = Math.max(nextWriteNanos, System.nanoTime() - nanosPerWrite) + nanosPerWrite;
       if (!create(next)) {
         scheduleRetry();
         return;
@@ -119,23 +131,40 @@ public final class IncidentPublisher implements AutoCloseable {
         return true;
       }
       metrics.publishFailed();
-      LOG.warn("could not create OOMIncident {} (HTTP {}: {}); retrying in {} s",
-          incident.id(), e.getCode(), e.getMessage(), backoff.toSeconds());
+      LOG.warn("could not create OOMIncident {} ({}); kept, retrying in {} s",
+          incident.id(), why(e), backoff.toSeconds());
       return false;
     }
   }
 
-  private void scheduleRetry() {
-    if (retryScheduled) {
-      return;
+  /** The API's answer, or the root cause when there was none (connection refused, timeout). */
+  private static String why(KubernetesClientException e) {
+    if (e.getCode() > 0) {
+      return "HTTP " + e.getCode() + ": " + e.getMessage();
     }
-    retryScheduled = true;
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return "API server unreachable: " + root;
+  }
+
+  private void scheduleRetry() {
     Duration delay = backoff;
     backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+    scheduleDrain(delay);
+  }
+
+  /** One drain at a time is scheduled; until it runs, new submissions only queue. */
+  private void scheduleDrain(Duration delay) {
+    if (drainScheduled) {
+      return;
+    }
+    drainScheduled = true;
     thread.schedule(() -> {
-      retryScheduled = false;
+      drainScheduled = false;
       drain();
-    }, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }, delay.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   @Override

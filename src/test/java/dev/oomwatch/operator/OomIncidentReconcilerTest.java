@@ -16,6 +16,7 @@ import dev.oomwatch.report.PodConditionWriter;
 import dev.oomwatch.report.PodEventRecorder;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
@@ -37,7 +38,7 @@ class OomIncidentReconcilerTest {
     cluster.createRuntimeClass("gvisor", "runsc");
     reconciler = new OomIncidentReconciler(cluster.client(),
         new PodEventRecorder(cluster.client(), "node-a", clock), new PodConditionWriter(cluster.client()),
-        new AgentMetrics(), clock);
+        new AgentMetrics(), clock, Duration.ofDays(7));
   }
 
   @AfterEach
@@ -106,6 +107,27 @@ class OomIncidentReconcilerTest {
 
     assertEquals(1, cluster.events(pod).size());
     assertEquals(2, cluster.events(pod).get(0).getCount());
+  }
+
+  @Test
+  void anIncidentOlderThanTheTtlIsDeletedAndAYoungerOneAsksToBeSeenAgainThen() {
+    PodRef pod = cluster.createRunningPod("default", "app", "node-a", "gvisor", "c", "64Mi");
+    OOMIncident incident = createIncident(pod, 7932);
+    Instant created = Instant.parse(incident.getMetadata().getCreationTimestamp());
+    Duration ttl = Duration.ofDays(7);
+    OomIncidentReconciler young = new OomIncidentReconciler(cluster.client(),
+        new PodEventRecorder(cluster.client(), "node-a", clock), new PodConditionWriter(cluster.client()),
+        new AgentMetrics(), Clock.fixed(created.plus(Duration.ofDays(1)), ZoneOffset.UTC), ttl);
+    OomIncidentReconciler old = new OomIncidentReconciler(cluster.client(),
+        new PodEventRecorder(cluster.client(), "node-a", clock), new PodConditionWriter(cluster.client()),
+        new AgentMetrics(), Clock.fixed(created.plus(ttl), ZoneOffset.UTC), ttl);
+
+    UpdateControl<OOMIncident> control = young.reconcile(incident, null);
+    assertEquals(java.util.Optional.of(Duration.ofDays(6).toMillis()), control.getScheduleDelay());
+    assertEquals(1, cluster.incidents("default").size());
+
+    assertTrue(old.reconcile(incident, null).isNoUpdate());
+    assertEquals(0, cluster.incidents("default").size());
   }
 
   @Test
