@@ -45,6 +45,7 @@ public final class EmbeddedCluster implements AutoCloseable {
   // holds loggers weakly).
   private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
 
+  private final SpecFieldSelectorIgnoringDispatcher dispatcher;
   private final KubernetesMockServer server;
   private final KubernetesClient client;
   private final Path kubeconfig;
@@ -52,8 +53,8 @@ public final class EmbeddedCluster implements AutoCloseable {
   public EmbeddedCluster() {
     MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
     skipAheadInUids();
-    server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-        new SpecFieldSelectorIgnoringDispatcher(), false);
+    dispatcher = new SpecFieldSelectorIgnoringDispatcher();
+    server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
     try {
       server.init(InetAddress.getLoopbackAddress(), 0);
       client = new KubernetesClientBuilder()
@@ -103,8 +104,20 @@ public final class EmbeddedCluster implements AutoCloseable {
    * such selectors (the agent filters by node again itself), as older mock servers did.
    */
   private static final class SpecFieldSelectorIgnoringDispatcher extends KubernetesCrudDispatcher {
+    private volatile java.util.function.BiPredicate<String, String> failing = (method, path) -> false;
+
     SpecFieldSelectorIgnoringDispatcher() {
       super(List.of());
+    }
+
+    @Override
+    public io.fabric8.mockwebserver.http.MockResponse dispatch(io.fabric8.mockwebserver.http.RecordedRequest request) {
+      if (failing.test(request.getMethod(), request.getPath())) {
+        return new io.fabric8.mockwebserver.http.MockResponse().setResponseCode(503)
+            .setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+                + "\"message\":\"injected by the test\",\"reason\":\"ServiceUnavailable\",\"code\":503}");
+      }
+      return super.dispatch(request);
     }
 
     @Override
@@ -130,6 +143,18 @@ public final class EmbeddedCluster implements AutoCloseable {
   /** A kubeconfig file pointing at this API, for the agent. */
   public Path kubeconfig() {
     return kubeconfig;
+  }
+
+  /**
+   * Answers 503 to every request whose method and path match, until {@link #stopFailing}: an API
+   * server that fails some writes (a test's fault injection).
+   */
+  public void failRequests(java.util.function.BiPredicate<String, String> methodAndPath) {
+    dispatcher.failing = methodAndPath;
+  }
+
+  public void stopFailing() {
+    dispatcher.failing = (method, path) -> false;
   }
 
   /** A kubeconfig file pointing at this API through another local port (a test's proxy, say). */

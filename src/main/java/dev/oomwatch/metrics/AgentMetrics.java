@@ -41,6 +41,10 @@ public final class AgentMetrics {
       .name("oomwatch_incidents_dropped_total")
       .help("Incidents dropped because the pending queue was full (the API server was unreachable too long)")
       .register(registry);
+  private final Counter incidentsSeenBefore = Counter.builder()
+      .name("oomwatch_incidents_seen_before_total")
+      .help("Kills whose OOMIncident existed already (seen again, e.g. in the kernel log replayed after a restart)")
+      .register(registry);
   private final Counter incidentsExpired = Counter.builder()
       .name("oomwatch_incidents_expired_total")
       .help("OOMIncidents deleted because they were older than the TTL")
@@ -56,6 +60,10 @@ public final class AgentMetrics {
 
   public void incidentReported(String outcome) {
     incidentsReported.labelValues(outcome).inc();
+  }
+
+  public void incidentSeenBefore() {
+    incidentsSeenBefore.inc();
   }
 
   public void incidentExpired() {

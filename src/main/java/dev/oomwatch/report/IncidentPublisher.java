@@ -127,6 +127,7 @@ public final class IncidentPublisher implements AutoCloseable {
     } catch (KubernetesClientException e) {
       if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
         LOG.debug("OOMIncident {} exists already: kill seen before", incident.id());
+        metrics.incidentSeenBefore();
         backoff = FIRST_BACKOFF;
         return true;
       }

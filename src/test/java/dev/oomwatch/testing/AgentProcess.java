@@ -1,0 +1,93 @@
+package dev.oomwatch.testing;
+
+import dev.oomwatch.demo.Await;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The agent in a JVM of its own, started as {@code agent} with the test's classpath, so a test can
+ * {@code kill -9} it. Its output goes to a log file. Not thread-safe.
+ */
+public final class AgentProcess implements AutoCloseable {
+  private final Process process;
+  private final int httpPort;
+  private final Path log;
+
+  private AgentProcess(Process process, int httpPort, Path log) {
+    this.process = process;
+    this.httpPort = httpPort;
+    this.log = log;
+  }
+
+  /** Starts {@code agent} with {@code args} (plus {@code --http-port}); output to {@code log}. */
+  public static AgentProcess start(List<String> args, Path log) throws IOException {
+    int port;
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = probe.getLocalPort();
+    }
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "dev.oomwatch.app.Main", "agent",
+        "--http-port", Integer.toString(port)));
+    command.addAll(args);
+    Process process = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    return new AgentProcess(process, port, log);
+  }
+
+  public boolean awaitReady(Duration timeout) throws InterruptedException {
+    return Await.until(() -> get("/readyz").statusCode() == 200, timeout, Duration.ofMillis(100));
+  }
+
+  /** The value of a metric without labels, or -1 when absent. */
+  public double metric(String name) {
+    return get("/metrics").body().lines().filter(l -> l.startsWith(name + " "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1).trim())).findFirst().orElse(-1);
+  }
+
+  /** SIGKILL: no shutdown hook, no cleanup, like {@code kill -9}. */
+  public void killNine() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor();
+  }
+
+  public String log() {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return "(no log: " + e + ")";
+    }
+  }
+
+  private HttpResponse<String> get(String path) {
+    try {
+      return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IllegalStateException("agent not answering: " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        killNine();
+      }
+    }
+  }
+}
