@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.processing.retry.GenericRetry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -65,7 +66,12 @@ public final class Agent implements AutoCloseable {
         .withStopOnInformerErrorDuringStartup(false));
     OomIncidentReconciler reconciler = new OomIncidentReconciler(client, new PodEventRecorder(client, config.nodeName(), clock),
         new PodConditionWriter(client), metrics, clock, config.incidentTtl());
-    operator.register(reconciler, c -> c.withLabelSelector(OOMIncident.NODE_LABEL + "=" + config.nodeName()));
+    operator.register(reconciler, c -> c
+        .withLabelSelector(OOMIncident.NODE_LABEL + "=" + config.nodeName())
+        // An incident must not be given up on: the framework retries a failed report (API down, a
+        // conflict) with backoff from 1 s to 60 s for as long as it takes.
+        .withRetry(new GenericRetry().setInitialInterval(1000).setIntervalMultiplier(2).setMaxInterval(60_000)
+            .withoutMaxAttempts()));
   }
 
   /** Builds and starts the agent. */

@@ -43,6 +43,7 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
   private final AgentMetrics metrics;
   private final Clock clock;
   private final Duration ttl;
+  private final Object[] podLocks = new Object[64];
 
   public OomIncidentReconciler(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
       AgentMetrics metrics, Clock clock, Duration ttl) {
@@ -52,6 +53,9 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     this.metrics = metrics;
     this.clock = clock;
     this.ttl = ttl;
+    for (int i = 0; i < podLocks.length; i++) {
+      podLocks[i] = new Object();
+    }
   }
 
   @Override
@@ -81,6 +85,14 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
   }
 
   private UpdateControl<OOMIncident> report(OOMIncident incident) {
+    // Incidents of one pod share its Event and its condition: reporting them one at a time turns a
+    // restart loop or a storm into a queue instead of a pile of optimistic-lock conflicts.
+    synchronized (podLocks[Math.floorMod(incident.getSpec().getPodUid().hashCode(), podLocks.length)]) {
+      return reportAlone(incident);
+    }
+  }
+
+  private UpdateControl<OOMIncident> reportAlone(OOMIncident incident) {
     OOMIncidentStatus current = incident.getStatus();
     long generation = incident.getMetadata().getGeneration() == null ? 0 : incident.getMetadata().getGeneration();
     if (current != null && current.getPhase() != null && Objects.equals(current.getObservedGeneration(), generation)) {
