@@ -1,6 +1,7 @@
 package dev.oomwatch.app;
 
-import dev.oomwatch.inference.OomInference;
+import dev.oomwatch.inference.FusionSettings;
+import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.operator.OomIncidentReconciler;
 import dev.oomwatch.operator.crd.OOMIncident;
@@ -11,6 +12,7 @@ import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.cgroup.PodCgroupLocator;
 import dev.oomwatch.source.kmsg.KmsgSource;
+import dev.oomwatch.source.pods.PodStatusSource;
 import dev.oomwatch.source.pods.PodWatch;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -50,11 +52,17 @@ public final class Agent implements AutoCloseable {
     this.config = config;
     this.client = kubernetesClient(config);
     this.podWatch = new PodWatch(client, config.nodeName(), config.runtimeHandler());
-    this.publisher = new IncidentPublisher(client, metrics, config.pendingCapacity(), config.incidentWritesPerSecond());
+    PodEventRecorder events = new PodEventRecorder(client, config.nodeName(), clock);
+    PodConditionWriter conditions = new PodConditionWriter(client);
+    this.publisher = new IncidentPublisher(client, events, conditions, metrics, config.pendingCapacity(),
+        config.incidentWritesPerSecond());
     PodCgroupLocator locator = new PodCgroupLocator();
-    this.detector = new Detector(new OomInference(config.nodeName(), clock, locator), podWatch, locator, publisher,
-        metrics, podWatch::hasSynced);
+    FusionSettings fusionSettings = FusionSettings.forPollInterval(config.cgroupPollInterval(), config.nearOomShare(),
+        config.nearOomFor(), config.nearOomRepeat());
+    this.detector = new Detector(new IncidentFusion(config.nodeName(), clock, locator, fusionSettings), podWatch,
+        locator, publisher, metrics, podWatch::hasSynced);
     config.kmsg().ifPresent(device -> sources.add(new KmsgSource(device, config.bootIdPath())));
+    sources.add(new PodStatusSource(client, podWatch));
     sources.addAll(extraSources);
     this.operator = new Operator(o -> o
         .withKubernetesClient(client)
@@ -64,8 +72,8 @@ public final class Agent implements AutoCloseable {
         .withSSABasedCreateUpdateMatchForDependentResources(false)
         // an API server that is down at start is waited for (readiness says so), not a crash loop
         .withStopOnInformerErrorDuringStartup(false));
-    OomIncidentReconciler reconciler = new OomIncidentReconciler(client, new PodEventRecorder(client, config.nodeName(), clock),
-        new PodConditionWriter(client), metrics, clock, config.incidentTtl());
+    OomIncidentReconciler reconciler = new OomIncidentReconciler(client, events, conditions, metrics, clock,
+        config.incidentTtl());
     operator.register(reconciler, c -> c
         .withLabelSelector(OOMIncident.NODE_LABEL + "=" + config.nodeName())
         // An incident must not be given up on: the framework retries a failed report (API down, a

@@ -1,33 +1,38 @@
 package dev.oomwatch.app;
 
+import dev.oomwatch.inference.Finding;
 import dev.oomwatch.inference.GvisorPods;
-import dev.oomwatch.inference.Inference;
-import dev.oomwatch.inference.OomInference;
+import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.report.IncidentPublisher;
+import dev.oomwatch.report.OomMessages;
+import dev.oomwatch.report.PodConditionWriter;
 import dev.oomwatch.source.cgroup.PodCgroupLocator;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fans sources in: takes observations from any source thread, runs inference on its own single thread
- * once the pod cache has synced (observations that arrive earlier, such as the kernel log replayed at
- * start, wait for it), and hands incidents to the publisher. A kill in a pod cgroup whose pod is not in
- * the cache yet is looked at once more after {@link #POD_CACHE_GRACE} (the pod informer may lag the
- * kernel). {@link #accept} is thread-safe and never blocks.
+ * Fans sources in: takes observations from any source thread and runs the fusion on its own single
+ * thread — once the pod cache has synced (observations that arrive earlier, such as the kernel log
+ * replayed at start, wait for it) — plus a tick every second for its time-based decisions; hands what
+ * it finds to the publisher. A kernel kill in a pod cgroup whose pod is not in the cache yet is looked
+ * at once more after {@link #POD_CACHE_GRACE} (the pod informer may lag the kernel). {@link #accept} is
+ * thread-safe and never blocks.
  */
 final class Detector implements AutoCloseable {
   static final Duration POD_CACHE_GRACE = Duration.ofSeconds(5);
   private static final Logger LOG = LoggerFactory.getLogger(Detector.class);
 
-  private final OomInference inference;
+  private final IncidentFusion fusion;
   private final GvisorPods pods;
   private final PodCgroupLocator locator;
   private final IncidentPublisher publisher;
@@ -38,9 +43,9 @@ final class Detector implements AutoCloseable {
     return t;
   });
 
-  Detector(OomInference inference, GvisorPods pods, PodCgroupLocator locator, IncidentPublisher publisher,
+  Detector(IncidentFusion fusion, GvisorPods pods, PodCgroupLocator locator, IncidentPublisher publisher,
       AgentMetrics metrics, BooleanSupplier podsSynced) {
-    this.inference = inference;
+    this.fusion = fusion;
     this.pods = pods;
     this.locator = locator;
     this.publisher = publisher;
@@ -48,6 +53,7 @@ final class Detector implements AutoCloseable {
     // Nothing runs on the detector thread before the pod cache is complete: a kill replayed from the
     // kernel log at start must not be judged against an empty cache.
     thread.execute(() -> awaitSync(podsSynced));
+    thread.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
   }
 
   private static void awaitSync(BooleanSupplier podsSynced) {
@@ -61,24 +67,52 @@ final class Detector implements AutoCloseable {
   }
 
   void accept(Observation observation) {
-    if (observation instanceof KernelOomKill kill) {
-      thread.execute(() -> judge(kill, true));
+    thread.execute(() -> judge(observation, true));
+  }
+
+  private void judge(Observation observation, boolean firstLook) {
+    try {
+      List<Finding> findings = fusion.accept(observation, pods);
+      if (!findings.isEmpty()) {
+        findings.forEach(this::report);
+        return;
+      }
+      if (observation instanceof KernelOomKill kill) {
+        boolean inPodCgroup = locator.podUid(kill.taskMemcg()).isPresent();
+        if (firstLook && inPodCgroup && pods.byUid(locator.podUid(kill.taskMemcg()).get()).isEmpty()) {
+          thread.schedule(() -> judge(kill, false), POD_CACHE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+          return;
+        }
+        metrics.killIgnored();
+        LOG.debug("kernel OOM kill of {} pid {} (kmsg #{}) in {} is not of a gVisor pod on this node", kill.task(),
+            kill.pid(), kill.sequence(), kill.taskMemcg());
+      }
+    } catch (RuntimeException e) {
+      // one odd observation must not stop the detector
+      LOG.warn("could not judge {}: {}", observation.getClass().getSimpleName(), e.toString(), e);
     }
   }
 
-  private void judge(KernelOomKill kill, boolean firstLook) {
-    Inference result = inference.infer(kill, pods);
-    if (result.incident().isPresent()) {
-      publisher.submit(result.incident().get());
-      return;
+  private void tick() {
+    try {
+      fusion.tick(pods).forEach(this::report);
+    } catch (RuntimeException e) {
+      LOG.warn("detector tick failed: {}", e.toString(), e);
     }
-    if (firstLook && locator.podUid(kill.taskMemcg()).isPresent()) {
-      thread.schedule(() -> judge(kill, false), POD_CACHE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
-      return;
+  }
+
+  private void report(Finding finding) {
+    if (finding instanceof Finding.IncidentFound found) {
+      publisher.submit(found.incident());
+    } else if (finding instanceof Finding.NearOom near) {
+      publisher.submitWarning(near.pod().ref(), OomMessages.NEAR_OOM, OomMessages.nearOomMessage(near),
+          "nearoom-" + near.pod().ref().uid() + "-" + near.since().toEpochMilli(), Optional.empty(), near.since());
+    } else if (finding instanceof Finding.LimitNotEnforced unlimited) {
+      var sandbox = unlimited.observation().sandbox();
+      publisher.submitWarning(unlimited.pod().ref(), OomMessages.LIMIT_NOT_ENFORCED,
+          OomMessages.limitNotEnforcedMessage(unlimited), "unlimited-" + sandbox.sandboxId(),
+          Optional.of(PodConditionWriter.LIMIT_NOT_ENFORCED_TYPE), java.time.Instant.now());
     }
-    metrics.killIgnored();
-    LOG.debug("kernel OOM kill of {} pid {} (kmsg #{}) is not ours: {}", kill.task(), kill.pid(), kill.sequence(),
-        result.ignoredBecause());
   }
 
   @Override

@@ -100,8 +100,9 @@ public final class EmbeddedCluster implements AutoCloseable {
 
   /**
    * The mock server evaluates field selectors only on the fields it indexes (metadata), so
-   * {@code spec.nodeName=<node>} matched nothing; a real API server honours it. The stand-in drops
-   * such selectors (the agent filters by node again itself), as older mock servers did.
+   * {@code spec.nodeName=<node>} or {@code reason=SandboxChanged} matched nothing; a real API server
+   * honours them. The stand-in drops such selectors (the agent filters again itself), as older mock
+   * servers did.
    */
   private static final class SpecFieldSelectorIgnoringDispatcher extends KubernetesCrudDispatcher {
     private volatile java.util.function.BiPredicate<String, String> failing = (method, path) -> false;
@@ -131,7 +132,7 @@ public final class EmbeddedCluster implements AutoCloseable {
     }
 
     static String withoutSpecFieldSelector(String path) {
-      return path.replaceAll("([?&])fieldSelector=spec[^&]*&?", "$1").replaceAll("[?&]$", "");
+      return path.replaceAll("([?&])fieldSelector=(?!metadata)[^&]*&?", "$1").replaceAll("[?&]$", "");
     }
   }
 

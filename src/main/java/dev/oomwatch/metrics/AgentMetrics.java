@@ -45,6 +45,11 @@ public final class AgentMetrics {
       .name("oomwatch_incidents_seen_before_total")
       .help("Kills whose OOMIncident existed already (seen again, e.g. in the kernel log replayed after a restart)")
       .register(registry);
+  private final Counter warnings = Counter.builder()
+      .name("oomwatch_warnings_total")
+      .help("Warnings written on pods, by reason (NearOOM, MemoryLimitNotEnforced)")
+      .labelNames("reason")
+      .register(registry);
   private final Counter incidentsExpired = Counter.builder()
       .name("oomwatch_incidents_expired_total")
       .help("OOMIncidents deleted because they were older than the TTL")
@@ -64,6 +69,10 @@ public final class AgentMetrics {
 
   public void incidentSeenBefore() {
     incidentsSeenBefore.inc();
+  }
+
+  public void warningReported(String reason) {
+    warnings.labelValues(reason).inc();
   }
 
   public void incidentExpired() {

@@ -1,6 +1,7 @@
 package dev.oomwatch.operator;
 
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.PodRef;
 import dev.oomwatch.operator.crd.OOMIncident;
 import dev.oomwatch.operator.crd.OOMIncidentSpec;
 import dev.oomwatch.operator.crd.OOMIncidentStatus;
@@ -132,7 +133,8 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
   private boolean reportOnPod(Pod pod, String name, OOMIncidentSpec spec, OOMIncidentStatus status) {
     try {
       conditions.markOomKilled(pod, REASON, OomMessages.conditionMessage(name, spec), Instant.parse(spec.getKilledAt()));
-      String eventName = events.recordWarning(pod, REASON, OomMessages.eventMessage(name, spec), name);
+      String eventName = events.recordWarning(new PodRef(pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
+          pod.getMetadata().getUid()), REASON, OomMessages.eventMessage(name, spec), name);
       status.setEventName(eventName);
       LOG.debug("reported OOMIncident {} on pod {} (Event {})", name, spec.getPodName(), eventName);
       return true;

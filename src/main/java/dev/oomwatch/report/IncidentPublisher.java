@@ -2,15 +2,24 @@ package dev.oomwatch.report;
 
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.ByteSizes;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.oomwatch.model.OomIncident;
+import dev.oomwatch.model.PodRef;
 import dev.oomwatch.operator.crd.OOMIncident;
+import dev.oomwatch.operator.crd.OOMIncidentSpec;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.net.HttpURLConnection;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Creates one {@code OOMIncident} per detected kill; the JOSDK reconciler takes it from there. Creating
  * an incident that already exists (same kill seen again, e.g. after a restart re-read the kernel log)
- * is a no-op. Incidents wait in a bounded queue while the API server is unreachable and are retried
+ * merges what is new into it (evidence, a stronger verdict) or, when nothing is, changes nothing. It
+ * also writes the warnings that have no incident ({@code NearOOM}, {@code MemoryLimitNotEnforced}). Incidents wait in a bounded queue while the API server is unreachable and are retried
  * with exponential backoff (1 s to 30 s); when the queue is full the oldest is dropped and counted.
  * Creations are paced to at most {@code writesPerSecond}, so an OOM storm (say 1,000 kills a minute)
  * becomes a steady trickle of writes instead of a burst against the API server; each kill still gets
@@ -34,11 +44,16 @@ public final class IncidentPublisher implements AutoCloseable {
   private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL);
+
   private final KubernetesClient client;
+  private final PodEventRecorder events;
+  private final PodConditionWriter conditions;
   private final AgentMetrics metrics;
   private final int capacity;
   private final long nanosPerWrite;
-  private final Map<String, OomIncident> pending = new LinkedHashMap<>();
+  private final Map<String, PendingWrite> pending = new LinkedHashMap<>();
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "incident-publisher");
     t.setDaemon(true);
@@ -49,17 +64,42 @@ public final class IncidentPublisher implements AutoCloseable {
   private boolean drainScheduled;
   private long nextWriteNanos = System.nanoTime();
 
-  public IncidentPublisher(KubernetesClient client, AgentMetrics metrics, int capacity, int writesPerSecond) {
+  public IncidentPublisher(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
+      AgentMetrics metrics, int capacity, int writesPerSecond) {
     this.client = client;
+    this.events = events;
+    this.conditions = conditions;
     this.metrics = metrics;
     this.capacity = capacity;
     this.nanosPerWrite = TimeUnit.SECONDS.toNanos(1) / writesPerSecond;
   }
 
-  /** Queues the incident for creation; returns at once. */
+  /** One API write waiting its turn: it says whether it is done (false: keep it and retry later). */
+  private interface PendingWrite {
+    boolean perform();
+  }
+
+  /**
+   * Queues the incident for creation, or for merging into the incident of the same kill that exists
+   * already; a newer version of a queued incident replaces it in place. Returns at once.
+   */
   public void submit(OomIncident incident) {
+    enqueue("incident/" + incident.id(), () -> write(incident));
+  }
+
+  /**
+   * Queues a Warning Event on {@code pod} (and, with {@code conditionType}, the agent's pod condition of
+   * that type), written once for {@code key}. Returns at once.
+   */
+  public void submitWarning(PodRef pod, String reason, String message, String key, Optional<String> conditionType,
+      Instant since) {
+    enqueue("warning/" + key, () -> warn(pod, reason, message, key, conditionType, since));
+  }
+
+  private void enqueue(String key, PendingWrite write) {
     synchronized (pending) {
-      if (pending.containsKey(incident.id())) {
+      if (pending.containsKey(key)) {
+        pending.put(key, write);
         return;
       }
       if (pending.size() >= capacity) {
@@ -68,7 +108,7 @@ public final class IncidentPublisher implements AutoCloseable {
         oldest.remove();
         metrics.incidentDropped();
       }
-      pending.put(incident.id(), incident);
+      pending.put(key, write);
       metrics.pendingIncidents(pending.size());
     }
     thread.execute(() -> {
@@ -88,12 +128,12 @@ public final class IncidentPublisher implements AutoCloseable {
 
   private void drain() {
     while (true) {
-      OomIncident next;
+      Map.Entry<String, PendingWrite> next;
       synchronized (pending) {
         if (pending.isEmpty()) {
           return;
         }
-        next = pending.values().iterator().next();
+        next = Map.entry(pending.keySet().iterator().next(), pending.values().iterator().next());
       }
       long wait = nextWriteNanos - System.nanoTime();
       if (wait > 0) {
@@ -101,23 +141,24 @@ public final class IncidentPublisher implements AutoCloseable {
         return;
       }
       nextWriteNanos = Math.max(nextWriteNanos, System.nanoTime() - nanosPerWrite) + nanosPerWrite;
-      if (!create(next)) {
+      if (!next.getValue().perform()) {
         scheduleRetry();
         return;
       }
+      backoff = FIRST_BACKOFF;
       synchronized (pending) {
-        pending.remove(next.id());
+        // a newer version queued meanwhile stays queued
+        pending.remove(next.getKey(), next.getValue());
         metrics.pendingIncidents(pending.size());
       }
     }
   }
 
-  /** True when the incident exists in the API afterwards (created now or before). */
-  private boolean create(OomIncident incident) {
+  /** True when the incident is in the API afterwards with everything this version knows. */
+  private boolean write(OomIncident incident) {
     OOMIncident resource = IncidentResources.toResource(incident);
     try {
       client.resources(OOMIncident.class).inNamespace(incident.pod().namespace()).resource(resource).create();
-      backoff = FIRST_BACKOFF;
       metrics.incidentDetected(incident.verdict().display());
       LOG.info("OOM kill of gVisor pod {}: {} at {}{}, verdict {}; reported as OOMIncident {}",
           incident.pod(), incident.victim(), incident.killedAt(),
@@ -126,16 +167,62 @@ public final class IncidentPublisher implements AutoCloseable {
       return true;
     } catch (KubernetesClientException e) {
       if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
-        LOG.debug("OOMIncident {} exists already: kill seen before", incident.id());
+        return mergeIntoExisting(incident, resource);
+      }
+      return failed("create OOMIncident " + incident.id(), e);
+    }
+  }
+
+  /** The kill was seen before: add what is new (evidence, a stronger verdict), optimistically locked. */
+  private boolean mergeIntoExisting(OomIncident incident, OOMIncident resource) {
+    var incidents = client.resources(OOMIncident.class).inNamespace(incident.pod().namespace());
+    try {
+      OOMIncident existing = incidents.withName(incident.id()).get();
+      if (existing == null) {
+        return false; // deleted between our create and get (TTL): create again on the retry
+      }
+      OOMIncidentSpec merged = IncidentMerge.merge(existing.getSpec(), resource.getSpec());
+      if (merged == existing.getSpec()) {
+        LOG.debug("OOMIncident {} exists already with all we know: kill seen before", incident.id());
         metrics.incidentSeenBefore();
-        backoff = FIRST_BACKOFF;
         return true;
       }
-      metrics.publishFailed();
-      LOG.warn("could not create OOMIncident {} ({}); kept, retrying in {} s",
-          incident.id(), why(e), backoff.toSeconds());
-      return false;
+      ObjectNode patch = JSON.createObjectNode();
+      patch.putObject("metadata").put("resourceVersion", existing.getMetadata().getResourceVersion());
+      patch.set("spec", JSON.valueToTree(merged));
+      incidents.withName(incident.id()).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+      LOG.info("OOMIncident {} of pod {}: more evidence, verdict {}", incident.id(), incident.pod(),
+          merged.getVerdict());
+      return true;
+    } catch (KubernetesClientException e) {
+      return failed("merge into OOMIncident " + incident.id(), e);
     }
+  }
+
+  private boolean warn(PodRef pod, String reason, String message, String key, Optional<String> conditionType,
+      Instant since) {
+    try {
+      if (conditionType.isPresent()) {
+        Pod fresh = client.pods().inNamespace(pod.namespace()).withName(pod.name()).get();
+        if (fresh == null || !pod.uid().equals(fresh.getMetadata().getUid())) {
+          LOG.info("pod {} is gone; warning {} not written", pod, reason);
+          return true;
+        }
+        conditions.mark(fresh, conditionType.get(), reason, message, since);
+      }
+      events.recordWarning(pod, reason, message, key);
+      LOG.info("{} on pod {}: {}", reason, pod, message);
+      metrics.warningReported(reason);
+      return true;
+    } catch (KubernetesClientException e) {
+      return failed("write " + reason + " on pod " + pod, e);
+    }
+  }
+
+  private boolean failed(String what, KubernetesClientException e) {
+    metrics.publishFailed();
+    LOG.warn("could not {} ({}); kept, retrying in {} s", what, why(e), backoff.toSeconds());
+    return false;
   }
 
   /** The API's answer, or the root cause when there was none (connection refused, timeout). */

@@ -23,6 +23,9 @@ public final class IncidentResources {
     spec.setNodeName(incident.node());
     spec.setVerdict(incident.verdict().display());
     spec.setVictim(incident.victim());
+    incident.sandboxId().ifPresent(spec::setSandboxId);
+    spec.setCulprit(incident.culprit());
+    incident.culpritConfidence().ifPresent(spec::setCulpritConfidence);
     spec.setMemcg(incident.memcg());
     incident.limitBytes().ifPresent(bytes -> {
       spec.setMemoryLimitBytes(bytes);

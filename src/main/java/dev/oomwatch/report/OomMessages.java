@@ -10,13 +10,36 @@ import java.time.temporal.ChronoUnit;
  * Stateless and thread-safe.
  */
 public final class OomMessages {
+  /** Event reason: a sandbox has stayed near its memory limit. */
+  public static final String NEAR_OOM = "NearOOM";
+  /** Event and condition reason: a sandbox runs outside its pod's memory limit. */
+  public static final String LIMIT_NOT_ENFORCED = "MemoryLimitNotEnforced";
+
   private OomMessages() {}
+
+  /** NearOOM: how close, since when, and what happens at the limit. */
+  public static String nearOomMessage(dev.oomwatch.inference.Finding.NearOom near) {
+    long percent = Math.round(100.0 * near.usageBytes() / near.limitBytes());
+    return "gVisor sandbox memory at " + percent + "% of the pod's limit of "
+        + dev.oomwatch.model.ByteSizes.quantity(near.limitBytes()) + " since " + seconds(near.since().toString())
+        + ": at the limit the kernel kills the whole sandbox (every container of the pod)";
+  }
+
+  /** MemoryLimitNotEnforced: where the sandbox is, where it should be. */
+  public static String limitNotEnforcedMessage(dev.oomwatch.inference.Finding.LimitNotEnforced finding) {
+    var observed = finding.observation();
+    return "gVisor sandbox " + observed.sandbox().sandboxId() + " runs in memory cgroup " + observed.actualCgroup()
+        + ", which has no memory limit, instead of the pod's cgroup " + observed.expectedCgroup()
+        + ": the pod's memory limit of " + dev.oomwatch.model.ByteSizes.quantity(
+            finding.pod().memoryLimitBytes().orElse(0)) + " is not enforced (with the systemd cgroup driver, runsc"
+        + " needs systemd-cgroup support)";
+  }
 
   /** Event message: what happened, why, to which process, when; and what the exit codes hide. */
   public static String eventMessage(String incidentName, OOMIncidentSpec spec) {
     return "gVisor sandbox killed by the kernel " + cause(spec) + ": victim " + nullToUnknown(spec.getVictim())
-        + " at " + seconds(spec.getKilledAt()) + ". Every container of the pod died with the sandbox; their"
-        + " exit codes (often 128, reason Error) do not say OOM. Verdict: " + spec.getVerdict()
+        + " at " + seconds(spec.getKilledAt()) + culprit(spec) + ". Every container of the pod died with the"
+        + " sandbox; their exit codes (often 128, reason Error) do not say OOM. Verdict: " + spec.getVerdict()
         + ". Details: kubectl get oomincident " + incidentName + " -o yaml";
   }
 
@@ -24,6 +47,15 @@ public final class OomMessages {
   public static String conditionMessage(String incidentName, OOMIncidentSpec spec) {
     return "The gVisor sandbox was OOM-killed at " + seconds(spec.getKilledAt()) + " " + cause(spec)
         + " (victim " + nullToUnknown(spec.getVictim()) + "; incident " + incidentName + ")";
+  }
+
+  private static String culprit(OOMIncidentSpec spec) {
+    if (spec.getCulprit() == null || dev.oomwatch.model.OomIncident.WHOLE_POD.equals(spec.getCulprit())) {
+      return "";
+    }
+    String share = spec.getCulpritConfidence() == null ? ""
+        : " (" + Math.round(100 * spec.getCulpritConfidence()) + "% of the sandbox's memory)";
+    return "; most likely culprit: container " + spec.getCulprit() + share;
   }
 
   private static String cause(OOMIncidentSpec spec) {

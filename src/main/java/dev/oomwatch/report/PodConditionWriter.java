@@ -21,8 +21,10 @@ import java.util.Objects;
  * the client).
  */
 public final class PodConditionWriter {
-  /** The condition type this agent owns. */
+  /** The condition type this agent sets on an OOM-killed sandbox's pod. */
   public static final String CONDITION_TYPE = "oomwatch.dev/SandboxOOMKilled";
+  /** The condition type this agent sets when a sandbox runs outside its pod's memory limit. */
+  public static final String LIMIT_NOT_ENFORCED_TYPE = "oomwatch.dev/MemoryLimitNotEnforced";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final KubernetesClient client;
@@ -36,8 +38,14 @@ public final class PodConditionWriter {
    * {@code killedAt}; returns false when nothing needed writing.
    */
   public boolean markOomKilled(Pod pod, String reason, String message, Instant killedAt) {
+    return mark(pod, CONDITION_TYPE, reason, message, killedAt);
+  }
+
+  /** Sets the agent's condition {@code type}=True the same way; returns false when nothing needed writing. */
+  public boolean mark(Pod pod, String type, String reason, String message, Instant since) {
+    Instant killedAt = since;
     List<PodCondition> conditions = pod.getStatus() == null ? null : pod.getStatus().getConditions();
-    int index = indexOfOurs(conditions);
+    int index = indexOf(conditions, type);
     String transition = killedAt.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
     if (index >= 0) {
       PodCondition current = conditions.get(index);
@@ -47,7 +55,7 @@ public final class PodConditionWriter {
       }
     }
     ObjectNode condition = JSON.createObjectNode()
-        .put("type", CONDITION_TYPE)
+        .put("type", type)
         .put("status", "True")
         .put("reason", reason)
         .put("message", message)
@@ -69,12 +77,12 @@ public final class PodConditionWriter {
     return true;
   }
 
-  private static int indexOfOurs(List<PodCondition> conditions) {
+  private static int indexOf(List<PodCondition> conditions, String type) {
     if (conditions == null) {
       return -1;
     }
     for (int i = 0; i < conditions.size(); i++) {
-      if (CONDITION_TYPE.equals(conditions.get(i).getType())) {
+      if (type.equals(conditions.get(i).getType())) {
         return i;
       }
     }

@@ -1,10 +1,10 @@
 package dev.oomwatch.report;
 
 import dev.oomwatch.model.IncidentIds;
+import dev.oomwatch.model.PodRef;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -44,14 +44,17 @@ public final class PodEventRecorder {
   }
 
   /** The deterministic name of the Event series for this pod and reason. */
-  public static String eventName(Pod pod, String reason) {
-    return pod.getMetadata().getName() + "." + IncidentIds.shortHash(pod.getMetadata().getUid(), reason);
+  public static String eventName(PodRef pod, String reason) {
+    return pod.name() + "." + IncidentIds.shortHash(pod.uid(), reason);
   }
 
-  /** Records a Warning Event for the incident unless the series counted it already; returns its name. */
-  public String recordWarning(Pod pod, String reason, String message, String incidentName) {
+  /**
+   * Records a Warning Event for {@code incidentName} (any key naming what is reported once) unless the
+   * series counted it already; returns the Event's name.
+   */
+  public String recordWarning(PodRef pod, String reason, String message, String incidentName) {
     String name = eventName(pod, reason);
-    String namespace = pod.getMetadata().getNamespace();
+    String namespace = pod.namespace();
     String now = clock.instant().toString();
     Event existing = client.v1().events().inNamespace(namespace).withName(name).get();
     if (existing == null) {
@@ -63,8 +66,8 @@ public final class PodEventRecorder {
           .endMetadata()
           .withInvolvedObject(new ObjectReferenceBuilder()
               .withApiVersion("v1").withKind("Pod")
-              .withNamespace(namespace).withName(pod.getMetadata().getName())
-              .withUid(pod.getMetadata().getUid())
+              .withNamespace(namespace).withName(pod.name())
+              .withUid(pod.uid())
               .build())
           .withType("Warning")
           .withReason(reason)

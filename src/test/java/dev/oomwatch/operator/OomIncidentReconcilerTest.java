@@ -47,10 +47,10 @@ class OomIncidentReconcilerTest {
   }
 
   private OOMIncident createIncident(PodRef pod, int pid) {
-    OomIncident incident = new OomIncident("incident-" + pid, pod, "node-a", Verdict.CONFIRMED,
-        "exe (pid " + pid + ", uid 65534, gVisor sandbox)", "/kubepods/burstable/pod" + pod.uid(),
-        OptionalLong.of(64L << 20), KILLED, KILLED.plusMillis(5),
-        List.of(new Evidence("kmsg", "kernel OOM kill", KILLED)));
+    OomIncident incident = new OomIncident("incident-" + pid, pod, "node-a", java.util.Optional.of("sb" + pid),
+        Verdict.CONFIRMED, "exe (pid " + pid + ", uid 65534, gVisor sandbox)", "/kubepods/burstable/pod" + pod.uid(),
+        OptionalLong.of(64L << 20), KILLED, KILLED.plusMillis(5), OomIncident.WHOLE_POD,
+        java.util.OptionalDouble.empty(), List.of(new Evidence("kmsg", "kernel OOM kill", KILLED)));
     return cluster.client().resources(OOMIncident.class).inNamespace(pod.namespace())
         .resource(IncidentResources.toResource(incident)).create();
   }

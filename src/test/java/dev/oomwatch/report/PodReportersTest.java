@@ -83,12 +83,12 @@ class PodReportersTest {
   void eventSeriesCountsEachIncidentExactlyOnce() {
     Clock clock = Clock.fixed(KILLED.plusSeconds(1), ZoneOffset.UTC);
     PodEventRecorder recorder = new PodEventRecorder(cluster.client(), "node-a", clock);
-    Pod pod = cluster.pod(ref);
+    PodRef pod = ref;
 
     recorder.recordWarning(pod, "OOMKilled", "first", "incident-a");
-    recorder.recordWarning(pod, "OOMKilled", "first", "incident-a");
-    recorder.recordWarning(pod, "OOMKilled", "second", "incident-b");
-    recorder.recordWarning(pod, "OOMKilled", "first", "incident-a");
+    recorder.recordWarning(ref, "OOMKilled", "first", "incident-a");
+    recorder.recordWarning(ref, "OOMKilled", "second", "incident-b");
+    recorder.recordWarning(ref, "OOMKilled", "first", "incident-a");
 
     List<Event> events = cluster.events(ref);
     assertEquals(1, events.size());

@@ -14,6 +14,12 @@ public class OOMIncidentSpec {
   @Required private String nodeName;
   /** {@code Confirmed}, {@code Likely} or {@code Possible}. */
   @Required private String verdict;
+  /** The killed sandbox's id, when known. */
+  private String sandboxId;
+  /** The container that most likely caused the kill, or {@code pod} when that is unknown. */
+  private String culprit;
+  /** The culprit's share of the sandbox's memory (0 to 1), when per-container memory was known. */
+  private Double culpritConfidence;
   /** The killed process, e.g. {@code exe (pid 7932, uid 65534)}. */
   private String victim;
   /** The cgroup whose limit was hit. */
@@ -35,6 +41,12 @@ public class OOMIncidentSpec {
   public void setNodeName(String nodeName) { this.nodeName = nodeName; }
   public String getVerdict() { return verdict; }
   public void setVerdict(String verdict) { this.verdict = verdict; }
+  public String getSandboxId() { return sandboxId; }
+  public void setSandboxId(String sandboxId) { this.sandboxId = sandboxId; }
+  public String getCulprit() { return culprit; }
+  public void setCulprit(String culprit) { this.culprit = culprit; }
+  public Double getCulpritConfidence() { return culpritConfidence; }
+  public void setCulpritConfidence(Double culpritConfidence) { this.culpritConfidence = culpritConfidence; }
   public String getVictim() { return victim; }
   public void setVictim(String victim) { this.victim = victim; }
   public String getMemcg() { return memcg; }

@@ -31,6 +31,8 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
   private final KubernetesClient client;
   private final String nodeName;
   private final String runtimeHandler;
+  private final List<java.util.function.BiConsumer<Pod, Pod>> updateListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private SharedIndexInformer<Pod> pods;
   private SharedIndexInformer<RuntimeClass> runtimeClasses;
 
@@ -46,8 +48,32 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
     runtimeClasses.start();
     pods = client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).runnableInformer(0);
     pods.addIndexers(Map.of(UID_INDEX, pod -> List.of(pod.getMetadata().getUid())));
+    pods.addEventHandler(new io.fabric8.kubernetes.client.informers.ResourceEventHandler<>() {
+      @Override
+      public void onAdd(Pod pod) {
+        updateListeners.forEach(l -> l.accept(null, pod));
+      }
+
+      @Override
+      public void onUpdate(Pod before, Pod after) {
+        updateListeners.forEach(l -> l.accept(before, after));
+      }
+
+      @Override
+      public void onDelete(Pod pod, boolean unknownFinalState) {
+        // a deleted pod has nothing more to say
+      }
+    });
     pods.start();
     LOG.debug("watching pods with spec.nodeName={} and RuntimeClasses with handler {}", nodeName, runtimeHandler);
+  }
+
+  /**
+   * Calls {@code listener(before, after)} from the informer's thread for every pod added (before is
+   * null) or updated on this node; register before {@link #start}.
+   */
+  public void onPodUpdate(java.util.function.BiConsumer<Pod, Pod> listener) {
+    updateListeners.add(listener);
   }
 
   /** True once both caches hold a full list from the API server. */

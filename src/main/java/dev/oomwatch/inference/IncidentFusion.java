@@ -1,0 +1,495 @@
+package dev.oomwatch.inference;
+
+import dev.oomwatch.model.ByteSizes;
+import dev.oomwatch.model.CgroupOomSignal;
+import dev.oomwatch.model.ContainerExit;
+import dev.oomwatch.model.ContainerMemorySample;
+import dev.oomwatch.model.Evidence;
+import dev.oomwatch.model.IncidentIds;
+import dev.oomwatch.model.KernelOomKill;
+import dev.oomwatch.model.MemorySample;
+import dev.oomwatch.model.Observation;
+import dev.oomwatch.model.OomIncident;
+import dev.oomwatch.model.PodSandboxChanged;
+import dev.oomwatch.model.SandboxDied;
+import dev.oomwatch.model.SandboxRef;
+import dev.oomwatch.model.SandboxSeen;
+import dev.oomwatch.model.SandboxUnlimited;
+import dev.oomwatch.model.Verdict;
+import dev.oomwatch.model.WatchedPod;
+import dev.oomwatch.source.cgroup.PodCgroupLocator;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * Folds every signal about gVisor pods into incidents with a verdict, and into the NearOOM and
+ * MemoryLimitNotEnforced warnings. One kill ⇒ one incident, however many signals saw it: signals about
+ * one pod within {@link FusionSettings#sameKillWindow} join the incident already open for it, and its
+ * verdict is the strongest they support:
+ *
+ * <ul>
+ *   <li>{@code Confirmed}: the kernel logged the kill, or a cgroup {@code oom_kill} counter rose;
+ *   <li>{@code Likely}: the sandbox died (its sentry exited) within {@link FusionSettings#likelyWindow}
+ *       of its pod cgroup hitting the limit (v1 {@code failcnt} with the peak at the limit; v2
+ *       {@code max}/{@code oom});
+ *   <li>{@code Possible}: only exit codes point to it — a container ended 128/137/143 with reason
+ *       {@code Error}/{@code Unknown}, or the sandbox died, while the pod's last sample was near its
+ *       limit and nothing stronger came within the window.
+ * </ul>
+ *
+ * A sandbox death with nothing else (an ordinary {@code kill -9}, a probe kill, a deletion, an
+ * eviction) gives nothing, and a pod that is not a gVisor pod on this node gives nothing.
+ *
+ * <p>State: the open incidents and recent signals per pod, bounded by the windows (older entries are
+ * dropped by {@link #tick}). Time comes only from the injected clock, so the same observations at the
+ * same times give the same findings. Not thread-safe: the detector calls it from one thread.
+ */
+public final class IncidentFusion {
+  private static final int GVISOR_SANDBOX_UID = 65534;
+  private static final Set<String> SANDBOX_DEATH_REASONS = Set.of("Error", "Unknown", "Completed", "");
+
+  private final String nodeName;
+  private final Clock clock;
+  private final PodCgroupLocator locator;
+  private final FusionSettings settings;
+  private final Map<String, PodState> pods = new HashMap<>();
+  private final Map<String, SandboxRef> sandboxes = new HashMap<>();
+  private final Map<String, Map<String, ContainerMemorySample>> containerMemory = new HashMap<>();
+  private final Set<String> unlimitedReported = new HashSet<>();
+
+  public IncidentFusion(String nodeName, Clock clock, PodCgroupLocator locator, FusionSettings settings) {
+    this.nodeName = nodeName;
+    this.clock = clock;
+    this.locator = locator;
+    this.settings = settings;
+  }
+
+  /** Everything remembered about one pod: open incidents, recent weak signals, NearOOM tracking. */
+  private static final class PodState {
+    final List<Open> open = new ArrayList<>();
+    final List<CgroupOomSignal> limitHits = new ArrayList<>();
+    final List<SandboxDied> deaths = new ArrayList<>();
+    final List<ContainerExit> exits = new ArrayList<>();
+    MemorySample lastSample;
+    Instant aboveSince;
+    Instant lastNearOomWarning;
+  }
+
+  /** An incident being built: its identity, its strongest verdict so far, its evidence. */
+  private static final class Open {
+    String id;
+    Optional<String> sandboxId;
+    Verdict verdict;
+    String victim = "sandbox (process unknown)";
+    String memcg;
+    OptionalLong limit = OptionalLong.empty();
+    Instant killedAt;
+    Instant detectedAt;
+    Instant lastSignal;
+    final List<Evidence> evidence = new ArrayList<>();
+    final Set<String> sources = new HashSet<>();
+  }
+
+  /** Takes one observation; returns what to report now. */
+  public List<Finding> accept(Observation observation, GvisorPods gvisorPods) {
+    List<Finding> findings = new ArrayList<>();
+    if (observation instanceof KernelOomKill kill) {
+      onKernelKill(kill, gvisorPods, findings);
+    } else if (observation instanceof CgroupOomSignal signal) {
+      onCgroupSignal(signal, gvisorPods, findings);
+    } else if (observation instanceof SandboxSeen seen) {
+      sandboxes.put(seen.sandbox().sandboxId(), seen.sandbox());
+    } else if (observation instanceof SandboxDied died) {
+      onSandboxDied(died, gvisorPods, findings);
+    } else if (observation instanceof ContainerExit exit) {
+      onContainerExit(exit, gvisorPods, findings);
+    } else if (observation instanceof PodSandboxChanged changed) {
+      gvisorPods.byUid(changed.pod().uid()).ifPresent(pod -> joinOpen(pod, new Evidence("pods",
+          "kubelet: SandboxChanged (the pod sandbox died and is re-created)", changed.at()), changed.at(), findings));
+    } else if (observation instanceof MemorySample sample) {
+      onMemorySample(sample, gvisorPods, findings);
+    } else if (observation instanceof ContainerMemorySample sample) {
+      containerMemory.computeIfAbsent(sample.sandboxId(), k -> new HashMap<>()).put(sample.containerId(), sample);
+    } else if (observation instanceof SandboxUnlimited unlimited) {
+      onUnlimited(unlimited, gvisorPods, findings);
+    }
+    return findings;
+  }
+
+  /** Time-based decisions (deaths that found no cause, exits that stayed alone) and forgetting. */
+  public List<Finding> tick(GvisorPods gvisorPods) {
+    Instant now = clock.instant();
+    List<Finding> findings = new ArrayList<>();
+    for (Iterator<Map.Entry<String, PodState>> it = pods.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<String, PodState> entry = it.next();
+      PodState state = entry.getValue();
+      Optional<WatchedPod> pod = gvisorPods.byUid(entry.getKey());
+      for (Iterator<SandboxDied> deaths = state.deaths.iterator(); deaths.hasNext(); ) {
+        SandboxDied died = deaths.next();
+        if (olderThan(died.noticedAt(), settings.likelyWindow(), now)) {
+          deaths.remove();
+          if (pod.isPresent() && nearLimit(state, died.noticedAt())) {
+            findings.add(possible(pod.get(), state, Optional.of(died.sandbox().sandboxId()),
+                new Evidence("runsc", died.how() + "; no exit status, memory near the limit", died.noticedAt()),
+                died.noticedAt()));
+          }
+        }
+      }
+      for (Iterator<ContainerExit> exits = state.exits.iterator(); exits.hasNext(); ) {
+        ContainerExit exit = exits.next();
+        if (olderThan(exit.finishedAt(), settings.sameKillWindow(), now)) {
+          exits.remove();
+        }
+      }
+      state.limitHits.removeIf(hit -> olderThan(hit.snapshot().sampledAt(), settings.sameKillWindow(), now));
+      state.open.removeIf(open -> olderThan(open.lastSignal, settings.sameKillWindow(), now));
+      if (pod.isEmpty() && state.open.isEmpty() && state.deaths.isEmpty()) {
+        it.remove();
+      }
+    }
+    return findings;
+  }
+
+  // --- the signals ---------------------------------------------------------------------------------
+
+  private void onKernelKill(KernelOomKill kill, GvisorPods gvisorPods, List<Finding> findings) {
+    Optional<WatchedPod> pod = locator.podUid(kill.taskMemcg()).flatMap(gvisorPods::byUid);
+    if (pod.isEmpty()) {
+      return;
+    }
+    Optional<String> sandboxId = locator.sandboxId(kill.taskMemcg()).or(() -> sandboxOfPid(kill.pid()));
+    Evidence evidence = new Evidence("kmsg", describe(kill), kill.killedAt());
+    Open open = openFor(pod.get(), sandboxId, kill.killedAt(),
+        () -> sandboxId.map(id -> IncidentIds.forSandbox(pod.get().ref(), id))
+            .orElseGet(() -> IncidentIds.forKill(kill.bootId(), pod.get().ref(), kill.pid())));
+    open.verdict = Verdict.CONFIRMED;
+    open.victim = victim(kill);
+    open.memcg = kill.oomMemcg().orElse("(node: out of memory)");
+    open.killedAt = kill.killedAt();
+    if (kill.limitBytes().isPresent()) {
+      open.limit = kill.limitBytes();
+    }
+    add(open, evidence);
+    findings.add(found(pod.get(), open));
+  }
+
+  private void onCgroupSignal(CgroupOomSignal signal, GvisorPods gvisorPods, List<Finding> findings) {
+    Optional<WatchedPod> pod = gvisorPods.byUid(signal.podUid());
+    if (pod.isEmpty()) {
+      return;
+    }
+    Instant at = signal.snapshot().sampledAt();
+    Evidence evidence = new Evidence("cgroup", describe(signal), at);
+    PodState state = state(pod.get());
+    if (signal.kind() == CgroupOomSignal.Kind.OOM_KILL) {
+      Open open = openFor(pod.get(), signal.sandboxId(), at, () -> signal.sandboxId()
+          .map(id -> IncidentIds.forSandbox(pod.get().ref(), id))
+          .orElseGet(() -> IncidentIds.forKill("cgroup:" + signal.snapshot().cgroupPath(), pod.get().ref(),
+              signal.after())));
+      open.verdict = Verdict.CONFIRMED;
+      if (open.memcg == null) {
+        open.memcg = signal.snapshot().cgroupPath();
+      }
+      if (open.limit.isEmpty()) {
+        open.limit = signal.snapshot().limitBytes();
+      }
+      add(open, evidence);
+      findings.add(found(pod.get(), open));
+      return;
+    }
+    // LIMIT_HIT: evidence for an open incident, or the cause of a death seen just before or after
+    Optional<Open> open = recentOpen(state, at);
+    if (open.isPresent()) {
+      add(open.get(), evidence);
+      if (open.get().limit.isEmpty()) {
+        open.get().limit = signal.snapshot().limitBytes();
+      }
+      findings.add(found(pod.get(), open.get()));
+      return;
+    }
+    state.limitHits.add(signal);
+    for (Iterator<SandboxDied> deaths = state.deaths.iterator(); deaths.hasNext(); ) {
+      SandboxDied died = deaths.next();
+      if (within(died.noticedAt(), at, settings.likelyWindow())) {
+        deaths.remove();
+        findings.add(likely(pod.get(), state, died, signal));
+        return;
+      }
+    }
+  }
+
+  private void onSandboxDied(SandboxDied died, GvisorPods gvisorPods, List<Finding> findings) {
+    Optional<WatchedPod> pod = gvisorPods.byUid(died.sandbox().podUid());
+    if (pod.isEmpty()) {
+      return;
+    }
+    PodState state = state(pod.get());
+    Evidence evidence = new Evidence("runsc", died.how() + " (sandbox " + died.sandbox().sandboxId() + ")",
+        died.noticedAt());
+    Optional<Open> open = state.open.stream()
+        .filter(o -> o.sandboxId.map(died.sandbox().sandboxId()::equals).orElse(false)
+            || within(o.lastSignal, died.noticedAt(), settings.sameKillWindow()))
+        .findFirst();
+    if (open.isPresent()) {
+      add(open.get(), evidence);
+      findings.add(found(pod.get(), open.get()));
+      return;
+    }
+    for (CgroupOomSignal hit : state.limitHits) {
+      if (within(hit.snapshot().sampledAt(), died.noticedAt(), settings.likelyWindow())) {
+        state.limitHits.remove(hit);
+        findings.add(likely(pod.get(), state, died, hit));
+        return;
+      }
+    }
+    // no cause yet: a limit hit may come with the next cgroup poll; tick() lets it go otherwise
+    state.deaths.add(died);
+  }
+
+  private void onContainerExit(ContainerExit exit, GvisorPods gvisorPods, List<Finding> findings) {
+    Optional<WatchedPod> pod = gvisorPods.byUid(exit.pod().uid());
+    if (pod.isEmpty() || !looksLikeSandboxDeath(exit)) {
+      return;
+    }
+    Evidence evidence = new Evidence("pods", "kubelet: container " + exit.container() + " terminated with exit code "
+        + exit.exitCode() + (exit.reason().isEmpty() ? "" : " (" + exit.reason() + ")"), exit.finishedAt());
+    PodState state = state(pod.get());
+    Optional<Open> open = recentOpen(state, exit.finishedAt());
+    if (open.isPresent()) {
+      add(open.get(), evidence);
+      findings.add(found(pod.get(), open.get()));
+      return;
+    }
+    if (exit.exitCode() != 0 && nearLimit(state, exit.finishedAt()) && state.exits.stream()
+        .noneMatch(e -> within(e.finishedAt(), exit.finishedAt(), settings.sameKillWindow()))) {
+      findings.add(possible(pod.get(), state, Optional.empty(), evidence, exit.finishedAt()));
+    }
+    state.exits.add(exit);
+  }
+
+  private void onMemorySample(MemorySample sample, GvisorPods gvisorPods, List<Finding> findings) {
+    Optional<WatchedPod> pod = gvisorPods.byUid(sample.podUid());
+    if (pod.isEmpty() || sample.snapshot().limitBytes().isEmpty()) {
+      return;
+    }
+    PodState state = state(pod.get());
+    state.lastSample = sample;
+    long limit = sample.snapshot().limitBytes().getAsLong();
+    Instant at = sample.snapshot().sampledAt();
+    if (sample.snapshot().usageBytes() < settings.nearOomShare() * limit) {
+      state.aboveSince = null;
+      return;
+    }
+    if (state.aboveSince == null) {
+      state.aboveSince = at;
+    }
+    boolean longEnough = !Duration.between(state.aboveSince, at).minus(settings.nearOomFor()).isNegative();
+    boolean quietEnough = state.lastNearOomWarning == null
+        || !Duration.between(state.lastNearOomWarning, at).minus(settings.nearOomRepeat()).isNegative();
+    if (longEnough && quietEnough) {
+      state.lastNearOomWarning = at;
+      findings.add(new Finding.NearOom(pod.get(), sample.snapshot().usageBytes(), limit, state.aboveSince));
+    }
+  }
+
+  private void onUnlimited(SandboxUnlimited unlimited, GvisorPods gvisorPods, List<Finding> findings) {
+    Optional<WatchedPod> pod = gvisorPods.byUid(unlimited.sandbox().podUid());
+    if (pod.isPresent() && pod.get().memoryLimitBytes().isPresent()
+        && unlimitedReported.add(unlimited.sandbox().sandboxId())) {
+      findings.add(new Finding.LimitNotEnforced(pod.get(), unlimited));
+    }
+  }
+
+  // --- building incidents --------------------------------------------------------------------------
+
+  private Open openFor(WatchedPod pod, Optional<String> sandboxId, Instant at, java.util.function.Supplier<String> newId) {
+    PodState state = state(pod);
+    Optional<Open> existing = state.open.stream()
+        .filter(o -> sandboxId.isPresent() && o.sandboxId.equals(sandboxId))
+        .findFirst()
+        .or(() -> state.open.stream()
+            .filter(o -> (o.sandboxId.isEmpty() || sandboxId.isEmpty()) && within(o.lastSignal, at,
+                settings.sameKillWindow()))
+            .findFirst());
+    if (existing.isPresent()) {
+      Open open = existing.get();
+      if (open.sandboxId.isEmpty()) {
+        open.sandboxId = sandboxId;
+      }
+      open.lastSignal = max(open.lastSignal, at);
+      return open;
+    }
+    Open open = new Open();
+    open.id = newId.get();
+    open.sandboxId = sandboxId;
+    open.killedAt = at;
+    open.detectedAt = clock.instant();
+    open.lastSignal = at;
+    open.limit = pod.memoryLimitBytes();
+    state.open.add(open);
+    return open;
+  }
+
+  private Finding likely(WatchedPod pod, PodState state, SandboxDied died, CgroupOomSignal hit) {
+    Open open = openFor(pod, Optional.of(died.sandbox().sandboxId()), died.noticedAt(),
+        () -> IncidentIds.forSandbox(pod.ref(), died.sandbox().sandboxId()));
+    if (open.verdict == null || open.verdict.compareTo(Verdict.LIKELY) > 0) {
+      open.verdict = Verdict.LIKELY;
+    }
+    open.memcg = open.memcg == null ? hit.snapshot().cgroupPath() : open.memcg;
+    if (hit.snapshot().limitBytes().isPresent()) {
+      open.limit = hit.snapshot().limitBytes();
+    }
+    died.sandbox().sentryPid().ifPresent(pid -> open.victim = "exe (pid " + pid + ", gVisor sentry)");
+    add(open, new Evidence("cgroup", describe(hit), hit.snapshot().sampledAt()));
+    add(open, new Evidence("runsc", died.how() + " (sandbox " + died.sandbox().sandboxId() + ")", died.noticedAt()));
+    state.exits.stream().filter(e -> within(e.finishedAt(), died.noticedAt(), settings.sameKillWindow()))
+        .forEach(e -> add(open, exitEvidence(e)));
+    return found(pod, open);
+  }
+
+  private Finding possible(WatchedPod pod, PodState state, Optional<String> sandboxId, Evidence evidence, Instant at) {
+    Open open = openFor(pod, sandboxId, at, () -> sandboxId.map(id -> IncidentIds.forSandbox(pod.ref(), id))
+        .orElseGet(() -> IncidentIds.forKill("exit", pod.ref(), at.toEpochMilli())));
+    if (open.verdict == null) {
+      open.verdict = Verdict.POSSIBLE;
+    }
+    open.memcg = open.memcg == null && state.lastSample != null ? state.lastSample.snapshot().cgroupPath() : open.memcg;
+    add(open, evidence);
+    if (state.lastSample != null) {
+      add(open, new Evidence("cgroup", "memory at " + percent(state.lastSample) + " of the limit at the last poll",
+          state.lastSample.snapshot().sampledAt()));
+    }
+    return found(pod, open);
+  }
+
+  private Finding found(WatchedPod pod, Open open) {
+    Culprit culprit = culprit(pod, open.sandboxId);
+    return new Finding.IncidentFound(new OomIncident(open.id, pod.ref(), nodeName, open.sandboxId, open.verdict,
+        open.victim, open.memcg == null ? "(unknown)" : open.memcg, open.limit, open.killedAt, open.detectedAt,
+        culprit.name, culprit.confidence, open.evidence));
+  }
+
+  private record Culprit(String name, OptionalDouble confidence) {}
+
+  /** The container with the most memory at the last sample; {@code pod} when nothing is known. */
+  private Culprit culprit(WatchedPod pod, Optional<String> sandboxId) {
+    Map<String, ContainerMemorySample> samples = sandboxId.map(containerMemory::get).orElse(null);
+    if (samples == null || samples.isEmpty()) {
+      return new Culprit(OomIncident.WHOLE_POD, OptionalDouble.empty());
+    }
+    long total = samples.values().stream().mapToLong(ContainerMemorySample::usageBytes).sum();
+    ContainerMemorySample top = samples.values().stream()
+        .max(java.util.Comparator.comparingLong(ContainerMemorySample::usageBytes)).orElseThrow();
+    if (total <= 0) {
+      return new Culprit(OomIncident.WHOLE_POD, OptionalDouble.empty());
+    }
+    return new Culprit(top.containerName(), OptionalDouble.of((double) top.usageBytes() / total));
+  }
+
+  private void joinOpen(WatchedPod pod, Evidence evidence, Instant at, List<Finding> findings) {
+    recentOpen(state(pod), at).ifPresent(open -> {
+      add(open, evidence);
+      findings.add(found(pod, open));
+    });
+  }
+
+  private Optional<Open> recentOpen(PodState state, Instant at) {
+    return state.open.stream().filter(o -> within(o.lastSignal, at, settings.sameKillWindow())).findFirst();
+  }
+
+  private static void add(Open open, Evidence evidence) {
+    boolean repeat = open.evidence.stream().anyMatch(e -> e.source().equals(evidence.source())
+        && e.detail().equals(evidence.detail()));
+    if (!repeat) {
+      open.evidence.add(evidence);
+      open.sources.add(evidence.source());
+    }
+    open.lastSignal = max(open.lastSignal, evidence.observedAt());
+  }
+
+  // --- small judgements ----------------------------------------------------------------------------
+
+  private PodState state(WatchedPod pod) {
+    return pods.computeIfAbsent(pod.ref().uid(), k -> new PodState());
+  }
+
+  private Optional<String> sandboxOfPid(long pid) {
+    return sandboxes.values().stream()
+        .filter(s -> s.sentryPid().orElse(-1) == pid || s.goferPid().orElse(-1) == pid)
+        .map(SandboxRef::sandboxId)
+        .findFirst();
+  }
+
+  private boolean nearLimit(PodState state, Instant at) {
+    MemorySample sample = state.lastSample;
+    return sample != null && sample.snapshot().limitBytes().isPresent()
+        && within(sample.snapshot().sampledAt(), at, settings.sameKillWindow())
+        && sample.snapshot().usageBytes() >= settings.nearOomShare() * sample.snapshot().limitBytes().getAsLong();
+  }
+
+  private static boolean looksLikeSandboxDeath(ContainerExit exit) {
+    return switch (exit.exitCode()) {
+      case 0, 128, 137, 143 -> SANDBOX_DEATH_REASONS.contains(exit.reason());
+      default -> false;
+    };
+  }
+
+  private static Evidence exitEvidence(ContainerExit exit) {
+    return new Evidence("pods", "kubelet: container " + exit.container() + " terminated with exit code "
+        + exit.exitCode() + (exit.reason().isEmpty() ? "" : " (" + exit.reason() + ")"), exit.finishedAt());
+  }
+
+  private static boolean within(Instant a, Instant b, Duration window) {
+    return Duration.between(a, b).abs().compareTo(window) <= 0;
+  }
+
+  private static boolean olderThan(Instant then, Duration window, Instant now) {
+    return Duration.between(then, now).compareTo(window) > 0;
+  }
+
+  private static Instant max(Instant a, Instant b) {
+    return a == null || b.isAfter(a) ? b : a;
+  }
+
+  private static String percent(MemorySample sample) {
+    long limit = sample.snapshot().limitBytes().orElse(1);
+    return Math.round(100.0 * sample.snapshot().usageBytes() / limit) + "%";
+  }
+
+  static String victim(KernelOomKill kill) {
+    String role = kill.uid() == GVISOR_SANDBOX_UID && "exe".equals(kill.task()) ? ", gVisor sandbox" : "";
+    return kill.task() + " (pid " + kill.pid() + ", uid " + kill.uid() + role + ")";
+  }
+
+  private static String describe(KernelOomKill kill) {
+    StringBuilder text = new StringBuilder("kernel OOM kill (kmsg #").append(kill.sequence()).append("): ");
+    text.append("constraint=").append(kill.constraint());
+    kill.oomMemcg().ifPresent(m -> text.append(" oom_memcg=").append(m));
+    text.append(" task_memcg=").append(kill.taskMemcg());
+    text.append(" task=").append(kill.task()).append(" pid=").append(kill.pid()).append(" uid=").append(kill.uid());
+    kill.limitBytes().ifPresent(l -> text.append(" limit=").append(ByteSizes.quantity(l)));
+    kill.anonRssBytes().ifPresent(r -> text.append(" anon-rss=").append(ByteSizes.quantity(r)));
+    return text.toString();
+  }
+
+  private static String describe(CgroupOomSignal signal) {
+    var s = signal.snapshot();
+    StringBuilder text = new StringBuilder("cgroup v").append(s.version()).append(' ').append(s.cgroupPath())
+        .append(": ").append(signal.counter()).append(' ').append(signal.before()).append(" → ").append(signal.after());
+    s.limitBytes().ifPresent(l -> text.append(", limit ").append(ByteSizes.quantity(l)));
+    s.peakBytes().ifPresent(p -> text.append(", peak ").append(ByteSizes.quantity(p)));
+    return text.toString();
+  }
+}

@@ -1,0 +1,241 @@
+package dev.oomwatch.source.cgroup;
+
+import dev.oomwatch.model.Observation;
+import dev.oomwatch.model.WatchedPod;
+import dev.oomwatch.source.Source;
+import dev.oomwatch.source.SourceHealth;
+import dev.oomwatch.source.SourceHealth.State;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The memory cgroups of the node's gVisor pods as a {@link Source}: polls, at a fixed interval (1 s by
+ * default), the pod cgroup and the child cgroups (the sandbox's) of every pod the supplier names, and
+ * hands the sink {@link dev.oomwatch.model.CgroupOomSignal}s when a kill or limit counter rose and
+ * {@link dev.oomwatch.model.MemorySample}s while a pod is near its limit. What is compared, and why,
+ * is described on {@link CgroupPoller}; in short: works on cgroup v1 and v2, with kubelet's cgroupfs
+ * and systemd drivers and every QoS class, all found from the mounted tree, not from config.
+ *
+ * <p>Baseline trade-off: the first poll of a pod's cgroup only records its counters. A kill that
+ * happened before the agent started is therefore not reported from here (a counter cannot tell when
+ * it rose); the kernel log source replays those. A restart of the agent never re-reports a kill.
+ *
+ * <p>v1 caveat: the only v1 counter of the kill itself is {@code oom_kill} in the sandbox's own
+ * cgroup, which runsc deletes with the sandbox; a poll that does not fall between the kill and that
+ * deletion sees only the pod cgroup's {@code failcnt} rising with its peak at the limit
+ * ({@link dev.oomwatch.model.CgroupOomSignal.Kind#LIMIT_HIT}). v2 counts the kill in the pod cgroup
+ * too, where it stays.
+ *
+ * <p>Cost: per pod and poll, three or four small files of the pod cgroup, one directory listing and
+ * one file per child cgroup, read into reused buffers without regular expressions.
+ *
+ * <p>Health: {@code STARTING} until the first poll, {@code LIVE} after each successful one,
+ * {@code FAILED} with a sentence saying what to do when the cgroup root is missing or unreadable, has
+ * no memory controller, or has no kubepods cgroup while gVisor pods run (the agent sees its own cgroup
+ * namespace). One WARN says so; polling goes on at the same interval and the source turns
+ * {@code LIVE} once the tree is there. Any other failure of a poll is logged, counted in
+ * {@link #stats()}, and the next poll runs as usual: the thread never dies.
+ *
+ * <p>Threading: one daemon thread {@code cgroup-poller} polls and calls the sink, one observation at a
+ * time; a sink should return quickly, since the next poll waits for it. An exception from the sink is
+ * logged and does not stop the source. The pods supplier is called from the same thread once per
+ * poll. {@link #close()} wakes the thread and waits briefly for it; after it returns the sink is not
+ * called again. All public methods are thread-safe.
+ */
+public final class CgroupSource implements Source {
+
+  /** Where the host's cgroup hierarchies are mounted on a node. */
+  public static final Path HOST_CGROUP_ROOT = Path.of("/sys/fs/cgroup");
+  public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(1);
+  /** Memory samples are sent while usage is at least this share of the limit. */
+  public static final double DEFAULT_NEAR_LIMIT_SHARE = 0.9;
+
+  private static final String NAME = "cgroup";
+  private static final Duration THREAD_EXIT_WAIT = Duration.ofSeconds(5);
+  private static final Logger log = LoggerFactory.getLogger(CgroupSource.class);
+
+  private final Path cgroupRoot;
+  private final Supplier<? extends Collection<WatchedPod>> pods;
+  private final Duration interval;
+  private final PollCounters counters = new PollCounters();
+  private final CgroupPoller poller;
+  private final CountDownLatch closed = new CountDownLatch(1);
+
+  private volatile SourceHealth health;
+  private volatile CgroupLayout polledLayout;
+  private Thread thread; // guarded by this
+  private Consumer<Observation> sink;
+  private String lastWarning;
+
+  /** Polls {@code cgroupRoot} every second, sampling pods above 90 % of their limit. */
+  public CgroupSource(Path cgroupRoot, Supplier<? extends Collection<WatchedPod>> pods) {
+    this(cgroupRoot, pods, DEFAULT_INTERVAL, DEFAULT_NEAR_LIMIT_SHARE);
+  }
+
+  /**
+   * @param cgroupRoot     where the host's cgroup hierarchies are mounted ({@link #HOST_CGROUP_ROOT})
+   * @param pods           the gVisor pods on this node now, e.g. {@code GvisorPods::all}; called once
+   *                       per poll on the polling thread
+   * @param interval       time between the starts of two polls
+   * @param nearLimitShare usage at or above this share of the limit is sampled, in (0, 1]
+   */
+  public CgroupSource(Path cgroupRoot, Supplier<? extends Collection<WatchedPod>> pods,
+      Duration interval, double nearLimitShare) {
+    this(cgroupRoot, pods, interval, nearLimitShare, Clock.systemUTC());
+  }
+
+  CgroupSource(Path cgroupRoot, Supplier<? extends Collection<WatchedPod>> pods, Duration interval,
+      double nearLimitShare, Clock clock) {
+    this.cgroupRoot = Objects.requireNonNull(cgroupRoot, "cgroupRoot");
+    this.pods = Objects.requireNonNull(pods, "pods");
+    this.interval = Objects.requireNonNull(interval, "interval");
+    if (interval.isNegative() || interval.isZero()) {
+      throw new IllegalArgumentException("poll interval must be positive: " + interval);
+    }
+    if (!(nearLimitShare > 0 && nearLimitShare <= 1)) {
+      throw new IllegalArgumentException("near-limit share must be in (0, 1]: " + nearLimitShare);
+    }
+    this.poller = new CgroupPoller(cgroupRoot, nearLimitShare, Objects.requireNonNull(clock, "clock"),
+        counters);
+    this.health = new SourceHealth(NAME, State.STARTING, "first poll of " + cgroupRoot + " pending");
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public boolean oomCapable() {
+    return true;
+  }
+
+  @Override
+  public synchronized void start(Consumer<Observation> sink) {
+    Objects.requireNonNull(sink, "sink");
+    if (thread != null || isClosed()) {
+      throw new IllegalStateException("the cgroup source can be started once");
+    }
+    this.sink = sink;
+    thread = new Thread(this::pollUntilClosed, "cgroup-poller");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  @Override
+  public SourceHealth health() {
+    return health;
+  }
+
+  /** The counters so far; callable from any thread at any time. */
+  public CgroupStats stats() {
+    return counters.snapshot();
+  }
+
+  /** The layout the latest successful poll read, for logs and {@code /readyz}. */
+  public Optional<CgroupLayout> layout() {
+    return Optional.ofNullable(polledLayout);
+  }
+
+  @Override
+  public void close() {
+    Thread pollerThread;
+    synchronized (this) {
+      if (isClosed()) {
+        return;
+      }
+      closed.countDown();
+      pollerThread = thread;
+    }
+    if (pollerThread != null && pollerThread != Thread.currentThread()) {
+      try {
+        pollerThread.join(THREAD_EXIT_WAIT.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (pollerThread.isAlive()) {
+        log.warn("the cgroup poller did not stop within {}", THREAD_EXIT_WAIT);
+      }
+    }
+  }
+
+  private void pollUntilClosed() {
+    try {
+      while (!isClosed()) {
+        long started = System.nanoTime();
+        pollOnce();
+        long elapsed = System.nanoTime() - started;
+        long wait = Math.max(interval.toNanos() / 10, interval.toNanos() - elapsed);
+        if (closed.await(wait, TimeUnit.NANOSECONDS)) {
+          return;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** One poll with its bookkeeping; never throws. Runs on the polling thread. */
+  void pollOnce() {
+    try {
+      Collection<WatchedPod> watched = pods.get();
+      CgroupLayout layout = poller.poll(watched == null ? List.of() : watched, this::deliver);
+      counters.polls.incrementAndGet();
+      markLive(layout);
+    } catch (CgroupUnavailableException e) {
+      counters.failedPolls.incrementAndGet();
+      fail(e.getMessage(), null);
+    } catch (RuntimeException | Error e) {
+      // Including Errors: this thread is the only thing watching the cgroups; it must keep polling.
+      counters.failedPolls.incrementAndGet();
+      fail("polling the memory cgroups under " + cgroupRoot + " failed: " + e + "; retrying every "
+          + interval.toMillis() + " ms", e);
+    }
+  }
+
+  private void deliver(Observation observation) {
+    if (!isClosed()) {
+      sink.accept(observation);
+    }
+  }
+
+  private void markLive(CgroupLayout layout) {
+    if (health.state() != State.LIVE || !layout.equals(polledLayout)) {
+      String detail = "reading memory cgroups under " + layout.memoryRoot() + " (" + layout.describe()
+          + ") every " + interval.toMillis() + " ms";
+      log.info("cgroup source: {}", detail);
+      health = new SourceHealth(NAME, State.LIVE, detail);
+    }
+    polledLayout = layout;
+    lastWarning = null;
+  }
+
+  private void fail(String sentence, Throwable cause) {
+    health = new SourceHealth(NAME, State.FAILED, sentence);
+    if (sentence.equals(lastWarning)) {
+      log.debug("{}", sentence, cause);
+    } else {
+      lastWarning = sentence;
+      if (cause == null) {
+        log.warn("{}", sentence);
+      } else {
+        log.warn("{}", sentence, cause);
+      }
+    }
+  }
+
+  private boolean isClosed() {
+    return closed.getCount() == 0;
+  }
+}
