@@ -107,7 +107,7 @@ public final class RunscStateSource implements Source {
   private final AtomicLong memorySamples = new AtomicLong();
   private final AtomicLong memorySampleFailures = new AtomicLong();
 
-  private volatile Part statePart = new Part(State.STARTING, "first poll of %s pending");
+  private volatile Part statePart;
   private volatile Part metricsPart;
   private volatile Part statsPart;
   private final List<Thread> threads = new ArrayList<>();
@@ -289,7 +289,6 @@ public final class RunscStateSource implements Source {
     Instant now = clock.instant();
     if (listing instanceof StateDirectory.Unreadable unreadable) {
       // Keep checking the sentries already known: their pids do not need the dir.
-      lastFiles = List.copyOf(lastFiles);
       deliver(tracker.update(now, lastFiles));
       statePart = warnOnce(unreadable.sentence());
       return false;

@@ -31,6 +31,12 @@ final class CgroupFixtures {
   static final String V1_SANDBOX_ID = "9f8e7d6c5b4a";
   static final String V1_POD_CGROUP = "/kubepods/burstable/pod" + V1_POD_UID;
 
+  /** This machine's own v1 capture with the sandbox cgroup after the kill (see the README). */
+  static final String V1_LIFECYCLE = "cgroupv1-linux6.18-lifecycle";
+  static final String V1_LIFECYCLE_POD_UID = "30dbbc00-a951-4118-aca6-f13c655091ea";
+  static final String V1_LIFECYCLE_SANDBOX_ID =
+      "ac7db26d411afc3a918811dafa6906ea333fc6621f7f6ea0f772502d2d553d6a";
+
   static final String V1 = "gvisor-20221219-cgroupv1";
   static final String V2 = "gvisor-20221219-cgroupv2-kernel6.1";
 
@@ -129,6 +135,14 @@ final class CgroupFixtures {
       copyTree(resource(V1 + "/" + sandboxCapture + "/sandbox"), pod.resolve(V1_SANDBOX_ID));
     }
     return pod;
+  }
+
+  /** This machine's hybrid layout holding the v1 lifecycle capture at {@code phase}. */
+  static void layV1Lifecycle(Path root, Phase phase) {
+    Path memory = root.resolve("memory");
+    write(memory.resolve("memory.limit_in_bytes"), V1_NO_LIMIT);
+    write(root.resolve("unified/cgroup.controllers"), "");
+    replaceKubepods(memory, resource(V1_LIFECYCLE + "/" + phase.directory));
   }
 
   /** Replaces every {@code kubepods*} tree under {@code root} with the ones in {@code capture}. */
