@@ -44,6 +44,7 @@ public final class Agent implements AutoCloseable {
   private final List<Source> sources = new ArrayList<>();
   private final IncidentPublisher publisher;
   private final Detector detector;
+  private final SourceSupervisor supervisor;
   private final Operator operator;
   private HttpEndpoints http;
   private boolean closed;
@@ -64,6 +65,7 @@ public final class Agent implements AutoCloseable {
     config.kmsg().ifPresent(device -> sources.add(new KmsgSource(device, config.bootIdPath())));
     sources.add(new PodStatusSource(client, podWatch));
     sources.addAll(extraSources);
+    this.supervisor = new SourceSupervisor(sources, detector::accept);
     this.operator = new Operator(o -> o
         .withKubernetesClient(client)
         .withCloseClientOnStop(false)
@@ -101,6 +103,8 @@ public final class Agent implements AutoCloseable {
 
   private void startAll() {
     metrics.registerSourceHealth(this::sourceHealth);
+    metrics.registerCounter("oomwatch_source_start_retries", "Source starts that failed and were retried",
+        () -> supervisor, SourceSupervisor::startRetries);
     sources.stream().filter(KmsgSource.class::isInstance).map(KmsgSource.class::cast).findFirst()
         .ifPresent(kmsg -> {
           metrics.registerCounter("oomwatch_kmsg_records", "Kernel log records read", kmsg::stats, s -> s.recordsRead());
@@ -116,7 +120,7 @@ public final class Agent implements AutoCloseable {
     }
     podWatch.start();
     operator.start();
-    sources.forEach(source -> source.start(detector::accept));
+    supervisor.start();
     if (config.kmsg().isEmpty()) {
       LOG.warn("kernel log reading is off (--kmsg=off): this version sees OOM kills only in the kernel log, so it"
           + " will report none");
@@ -131,8 +135,7 @@ public final class Agent implements AutoCloseable {
   }
 
   List<SourceHealth> sourceHealth() {
-    List<SourceHealth> health = new ArrayList<>();
-    sources.forEach(s -> health.add(s.health()));
+    List<SourceHealth> health = new ArrayList<>(supervisor.health());
     if (config.kmsg().isEmpty()) {
       health.add(new SourceHealth("kmsg", SourceHealth.State.DISABLED, "turned off with --kmsg=off"));
     }
@@ -148,7 +151,7 @@ public final class Agent implements AutoCloseable {
     boolean podsSynced = podWatch.hasSynced();
     boolean apiReachable = podWatch.isWatching();
     boolean operatorHealthy = operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy();
-    boolean oomSourceLive = sources.stream().anyMatch(s -> s.oomCapable() && s.health().live());
+    boolean oomSourceLive = supervisor.anyOomCapableLive();
     body.append("pod cache: ").append(podsSynced ? "synced" : "not synced").append('\n');
     body.append("OOMIncident informer: ").append(operatorHealthy ? "healthy" : "not healthy").append('\n');
     body.append("API server: ").append(apiReachable ? "watching" : "unreachable (observations are kept and"
@@ -186,7 +189,7 @@ public final class Agent implements AutoCloseable {
       return;
     }
     closed = true;
-    sources.forEach(Source::close);
+    supervisor.close();
     detector.close();
     try {
       operator.stop();

@@ -1,0 +1,95 @@
+package dev.oomwatch.app;
+
+import dev.oomwatch.model.Observation;
+import dev.oomwatch.source.Source;
+import dev.oomwatch.source.SourceHealth;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts the sources and keeps them going. Each source restarts its own reader after a failure (with
+ * backoff) and reports it in its health; the supervisor adds the part a source cannot do for itself: a
+ * {@code start} that throws is retried with backoff (1 s doubling to 60 s), with one WARN and a
+ * {@code FAILED} health saying why meanwhile. The core keeps going when a source fails; readiness says
+ * when no OOM-capable source is live. Thread-safe.
+ */
+final class SourceSupervisor implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SourceSupervisor.class);
+  private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
+
+  private final List<Source> sources;
+  private final Consumer<Observation> sink;
+  private final Map<String, String> startFailures = new ConcurrentHashMap<>();
+  private final AtomicLong restarts = new AtomicLong();
+  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "source-supervisor");
+    t.setDaemon(true);
+    return t;
+  });
+
+  SourceSupervisor(List<Source> sources, Consumer<Observation> sink) {
+    this.sources = List.copyOf(sources);
+    this.sink = sink;
+  }
+
+  void start() {
+    sources.forEach(source -> tryStart(source, FIRST_BACKOFF));
+  }
+
+  private void tryStart(Source source, Duration backoff) {
+    try {
+      source.start(sink);
+      if (startFailures.remove(source.name()) != null) {
+        LOG.info("source {} started", source.name());
+      }
+    } catch (RuntimeException e) {
+      if (startFailures.put(source.name(), e.toString()) == null) {
+        LOG.warn("source {} could not start ({}); retrying with backoff", source.name(), e.toString());
+      } else {
+        LOG.debug("source {} still cannot start: {}", source.name(), e.toString());
+      }
+      restarts.incrementAndGet();
+      Duration next = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+      thread.schedule(() -> tryStart(source, next), backoff.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Each source's health; a source whose start keeps failing is FAILED with the reason. */
+  List<SourceHealth> health() {
+    return sources.stream().map(source -> {
+      String failure = startFailures.get(source.name());
+      return failure == null ? source.health()
+          : new SourceHealth(source.name(), SourceHealth.State.FAILED, "could not start: " + failure);
+    }).toList();
+  }
+
+  boolean anyOomCapableLive() {
+    return sources.stream().anyMatch(s -> s.oomCapable() && !startFailures.containsKey(s.name()) && s.health().live());
+  }
+
+  long startRetries() {
+    return restarts.get();
+  }
+
+  @Override
+  public void close() {
+    thread.shutdownNow();
+    sources.forEach(source -> {
+      try {
+        source.close();
+      } catch (RuntimeException e) {
+        LOG.debug("closing source {}: {}", source.name(), e.toString());
+      }
+    });
+  }
+}
