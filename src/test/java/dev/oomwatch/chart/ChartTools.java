@@ -52,7 +52,7 @@ final class ChartTools {
   /** Fails (CI) or skips (elsewhere) the calling test unless {@code tool versionArgs...} runs. */
   static void require(String tool, String... versionArgs) {
     boolean available = AVAILABLE.computeIfAbsent(tool, t -> {
-      List<String> command = new ArrayList<>(List.of(t));
+      List<String> command = new ArrayList<>(List.of(t.equals("helm") ? helmBinary() : t));
       command.addAll(List.of(versionArgs));
       try {
         return run(command, projectDir()).ok();

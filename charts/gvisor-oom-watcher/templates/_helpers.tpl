@@ -1,0 +1,142 @@
+{{/*
+The chart's name, truncated to 63 characters (a DNS label).
+*/}}
+{{- define "gvisor-oom-watcher.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The fully qualified name of the release's objects, truncated to 63 characters. A release whose name
+already contains the chart name is used as is.
+*/}}
+{{- define "gvisor-oom-watcher.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label of the objects (never of the pods).
+*/}}
+{{- define "gvisor-oom-watcher.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Selector labels: stable for the life of the release (a DaemonSet's selector is immutable).
+*/}}
+{{- define "gvisor-oom-watcher.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "gvisor-oom-watcher.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Pod labels: the selector labels and the release's common labels, but no chart or app version, so that a
+chart bump alone does not restart the agent on every node.
+*/}}
+{{- define "gvisor-oom-watcher.podLabels" -}}
+{{ include "gvisor-oom-watcher.selectorLabels" . }}
+app.kubernetes.io/component: node-agent
+app.kubernetes.io/part-of: gvisor-oom-watcher
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- with .Values.podLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels of every object but the pods.
+*/}}
+{{- define "gvisor-oom-watcher.labels" -}}
+helm.sh/chart: {{ include "gvisor-oom-watcher.chart" . }}
+{{ include "gvisor-oom-watcher.selectorLabels" . }}
+app.kubernetes.io/component: node-agent
+app.kubernetes.io/part-of: gvisor-oom-watcher
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Chart.AppVersion }}
+app.kubernetes.io/version: {{ . | quote }}
+{{- end }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The ServiceAccount the agent runs as.
+*/}}
+{{- define "gvisor-oom-watcher.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "gvisor-oom-watcher.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image: [registry/]repository:tag, with @digest appended when a digest is given (the digest is
+what the node pulls; the tag stays for people reading the manifest). The tag defaults to appVersion.
+*/}}
+{{- define "gvisor-oom-watcher.image" -}}
+{{- $repository := .Values.image.repository }}
+{{- with .Values.image.registry }}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository }}
+{{- end }}
+{{- $tag := default .Chart.AppVersion .Values.image.tag | toString }}
+{{- if .Values.image.digest }}
+{{- printf "%s:%s@%s" $repository $tag .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where the host paths are mounted in the container: under /host, as node-exporter does, so that nothing
+of the host shadows the container's own /sys, /run or /proc.
+*/}}
+{{- define "gvisor-oom-watcher.cgroupMountPath" -}}
+{{- printf "/host%s" .Values.hostPaths.cgroupRoot }}
+{{- end }}
+
+{{- define "gvisor-oom-watcher.runscMountPath" -}}
+{{- printf "/host%s" .Values.hostPaths.runscRoot }}
+{{- end }}
+
+{{/*
+The agent's config file (ConfigLoader's YAML keys): the chart owns the keys that depend on how the pod
+is built (paths of the host mounts, the kernel log, the node name from the downward API, in-cluster
+credentials); everything else comes from .Values.config as is, so a key added to the agent later needs
+no template change.
+*/}}
+{{- define "gvisor-oom-watcher.config" -}}
+{{- range $key := list "nodeName" "kubeconfig" "cgroupRoot" "runscRoot" "kmsg" }}
+{{- if hasKey $.Values.config $key }}
+{{- fail (printf "config.%s is set by the chart, not in config: see the values hostPaths, kernelLog and README.md" $key) }}
+{{- end }}
+{{- end }}
+{{- $owned := dict
+    "cgroupRoot" (include "gvisor-oom-watcher.cgroupMountPath" .)
+    "runscRoot" (include "gvisor-oom-watcher.runscMountPath" .)
+    "kmsg" (ternary "/dev/kmsg" "off" .Values.kernelLog.enabled) }}
+{{- toYaml (merge $owned (deepCopy .Values.config)) }}
+{{- end }}
+
+{{/*
+The container's securityContext: the kernel-log mode's when it is on, the unprivileged one otherwise.
+*/}}
+{{- define "gvisor-oom-watcher.securityContext" -}}
+{{- if .Values.kernelLog.enabled }}
+{{- toYaml .Values.kernelLog.securityContext }}
+{{- else }}
+{{- toYaml .Values.securityContext }}
+{{- end }}
+{{- end }}
