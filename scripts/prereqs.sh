@@ -3,7 +3,6 @@
 # a JDK 17+ and Maven (build), runsc (gVisor) and a static busybox (the sandboxes' rootfs).
 # Needs root for apt-get; does nothing when everything is there already.
 set -euo pipefail
-bash "$(dirname "$0")/install-chart-tools.sh" || echo "prereqs: helm or dockerfilelint is missing: the chart tests will fail under CI=true" >&2
 
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
