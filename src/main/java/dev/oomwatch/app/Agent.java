@@ -10,6 +10,7 @@ import dev.oomwatch.report.PodConditionWriter;
 import dev.oomwatch.report.PodEventRecorder;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
+import dev.oomwatch.source.cgroup.CgroupSource;
 import dev.oomwatch.source.cgroup.PodCgroupLocator;
 import dev.oomwatch.source.kmsg.KmsgSource;
 import dev.oomwatch.source.pods.PodStatusSource;
@@ -63,6 +64,9 @@ public final class Agent implements AutoCloseable {
     this.detector = new Detector(new IncidentFusion(config.nodeName(), clock, locator, fusionSettings), podWatch,
         locator, publisher, metrics, podWatch::hasSynced);
     config.kmsg().ifPresent(device -> sources.add(new KmsgSource(device, config.bootIdPath())));
+    CgroupSource cgroup = new CgroupSource(config.cgroupRoot(), () -> List.copyOf(podWatch.all()),
+        config.cgroupPollInterval(), config.nearOomShare());
+    sources.add(cgroup);
     sources.add(new PodStatusSource(client, podWatch));
     sources.addAll(extraSources);
     this.supervisor = new SourceSupervisor(sources, detector::accept);
@@ -103,6 +107,17 @@ public final class Agent implements AutoCloseable {
 
   private void startAll() {
     metrics.registerSourceHealth(this::sourceHealth);
+    sources.stream().filter(CgroupSource.class::isInstance).map(CgroupSource.class::cast).findFirst()
+        .ifPresent(cgroup -> {
+          metrics.registerCounter("oomwatch_cgroup_polls", "Polls of the pod cgroups", cgroup::stats, s -> s.polls());
+          metrics.registerCounter("oomwatch_cgroup_files_vanished",
+              "cgroup files that vanished while being read (a sandbox deleted meanwhile)", cgroup::stats,
+              s -> s.filesVanished());
+          metrics.registerCounter("oomwatch_cgroup_parse_errors", "cgroup files that did not parse", cgroup::stats,
+              s -> s.parseErrors());
+          metrics.registerCounter("oomwatch_cgroup_signals", "cgroup counter rises seen (kills and limit hits)",
+              cgroup::stats, s -> s.signalsEmitted());
+        });
     metrics.registerCounter("oomwatch_source_start_retries", "Source starts that failed and were retried",
         () -> supervisor, SourceSupervisor::startRetries);
     sources.stream().filter(KmsgSource.class::isInstance).map(KmsgSource.class::cast).findFirst()
@@ -122,8 +137,7 @@ public final class Agent implements AutoCloseable {
     operator.start();
     supervisor.start();
     if (config.kmsg().isEmpty()) {
-      LOG.warn("kernel log reading is off (--kmsg=off): this version sees OOM kills only in the kernel log, so it"
-          + " will report none");
+      LOG.info("kernel log reading is off (--kmsg=off): OOM kills are seen through cgroup counters only");
     }
     LOG.info("gvisor-oom-watcher agent started on node {} (runtime handler {}, kmsg {}, HTTP port {})",
         config.nodeName(), config.runtimeHandler(), config.kmsg().map(Object::toString).orElse("off"), http.port());

@@ -77,18 +77,30 @@ class AgentIntegrationTest {
   }
 
   @Test
-  void unreadableKernelLogMakesTheAgentNotReadyAndSaysWhy() throws Exception {
+  void unreadableKernelLogIsReportedAndTheCgroupSourceKeepsTheAgentReady() throws Exception {
     env = DemoEnvironment.withoutAgent("node-a");
-    Path missing = dir.resolve("no-kmsg");
-    env.startAgentWithoutWaiting(Optional.of(missing));
+    env.startAgentWithoutWaiting(Optional.of(dir.resolve("no-kmsg")));
 
     assertTrue(Await.until(() -> get("/readyz").body().contains("source kmsg: FAILED"), DEADLINE,
         Duration.ofMillis(50)), get("/readyz").body());
+    assertTrue(Await.until(() -> get("/readyz").statusCode() == 200, DEADLINE, Duration.ofMillis(50)),
+        get("/readyz").body());
+    assertTrue(get("/readyz").body().contains("--kmsg=off"), get("/readyz").body());
+    assertTrue(get("/readyz").body().contains("source cgroup: LIVE"), get("/readyz").body());
+    assertTrue(get("/metrics").body().contains("oomwatch_source_up{source=\"kmsg\",state=\"FAILED\"} 0.0"));
+  }
+
+  @Test
+  void withNoSourceThatCanSeeOomKillsTheAgentIsNotReadyAndSaysWhy() throws Exception {
+    env = DemoEnvironment.withoutAgent("node-a").withSetting("cgroupRoot", dir.toString());
+    env.startAgentWithoutWaiting(Optional.of(dir.resolve("no-kmsg")));
+
+    assertTrue(Await.until(() -> get("/readyz").body().contains("source cgroup: FAILED"), DEADLINE,
+        Duration.ofMillis(50)), get("/readyz").body());
     HttpResponse<String> ready = get("/readyz");
     assertEquals(503, ready.statusCode());
-    assertTrue(ready.body().contains("--kmsg=off"), ready.body());
     assertTrue(ready.body().contains("no source that can see OOM kills is live"), ready.body());
-    assertTrue(get("/metrics").body().contains("oomwatch_source_up{source=\"kmsg\",state=\"FAILED\"} 0.0"));
+    assertTrue(ready.body().contains("mount the host's /sys/fs/cgroup"), ready.body());
   }
 
   private HttpResponse<String> get(String path) {

@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * <p>A poll reads only what it compares: of a pod cgroup, v1 {@code memory.limit_in_bytes},
  * {@code memory.usage_in_bytes}, {@code memory.failcnt}, {@code memory.oom_control}, or v2
  * {@code memory.max}, {@code memory.current}, {@code memory.events}; of a child cgroup, only
- * {@code memory.oom_control} / {@code memory.events}. The rest ({@code max_usage_in_bytes} /
- * {@code memory.peak}, {@code memory.pressure}) is read only when a snapshot is handed out.
+ * {@code memory.oom_control} / {@code memory.events}. These may be kept open between polls (see
+ * {@link CgroupFileReader}). The rest ({@code max_usage_in_bytes} / {@code memory.peak},
+ * {@code memory.pressure}) is read, with an open and a close, only when a snapshot is handed out.
  *
  * <p>Never throws for a cgroup that disappears: a file gone before or during its read makes the
  * cgroup read as gone, counted in {@link PollCounters#filesVanished}. A file that does not parse is
@@ -38,6 +39,8 @@ final class CgroupMemoryReader {
   private static final long GONE = -2;
   /** What {@link #readFile} returns for a file that exists but cannot be read. */
   private static final int UNREADABLE = -2;
+  /** The slot of a file read only now and then: opened and closed each time. */
+  private static final int NOT_KEPT = -1;
 
   private final CgroupFileReader files = new CgroupFileReader();
   private final long[] keyed = new long[MemoryFileParser.EVENTS_KEYS.length];
@@ -47,21 +50,26 @@ final class CgroupMemoryReader {
     this.counters = counters;
   }
 
+  /** Keep the files a poll reads open between polls; only on the kernel's cgroup file systems. */
+  void keepFilesOpen(boolean keep) {
+    files.keepFilesOpen(keep);
+  }
+
   /** Reads what a poll compares of a pod cgroup; false when the cgroup is gone. */
   boolean readPodCounters(TrackedCgroup cgroup, int version) {
     cgroup.clearThisPoll();
-    long limit = readLimit(cgroup.limitFile);
+    long limit = readLimit(cgroup, TrackedCgroup.LIMIT_SLOT, cgroup.limitFile);
     if (limit == GONE) {
       return false;
     }
     cgroup.limit = limit;
-    long usage = readCounter(cgroup.usageFile);
+    long usage = readCounter(cgroup, TrackedCgroup.USAGE_SLOT, cgroup.usageFile);
     if (usage == GONE) {
       return false;
     }
     cgroup.usage = usage;
     if (version == 1) {
-      long failcnt = readCounter(cgroup.failcntFile);
+      long failcnt = readCounter(cgroup, TrackedCgroup.FAILCNT_SLOT, cgroup.failcntFile);
       if (failcnt == GONE) {
         return false;
       }
@@ -90,16 +98,16 @@ final class CgroupMemoryReader {
    */
   void readRest(TrackedCgroup cgroup, int version) {
     if (cgroup.limit == INVALID) {
-      cgroup.limit = known(readLimit(cgroup.limitFile));
+      cgroup.limit = known(readLimit(cgroup, NOT_KEPT, cgroup.limitFile));
     }
     if (cgroup.usage == INVALID) {
-      cgroup.usage = known(readCounter(cgroup.usageFile));
+      cgroup.usage = known(readCounter(cgroup, NOT_KEPT, cgroup.usageFile));
     }
     if (cgroup.peak == INVALID) {
-      cgroup.peak = known(readCounter(cgroup.peakFile));
+      cgroup.peak = known(readCounter(cgroup, NOT_KEPT, cgroup.peakFile));
     }
     if (version == 1 && cgroup.failcnt == INVALID) {
-      cgroup.failcnt = known(readCounter(cgroup.failcntFile));
+      cgroup.failcnt = known(readCounter(cgroup, NOT_KEPT, cgroup.failcntFile));
     }
     if (version == 2 && cgroup.pressureSomeAvg10.isEmpty()) {
       cgroup.pressureSomeAvg10 = readPressure(cgroup.pressureFile);
@@ -109,7 +117,7 @@ final class CgroupMemoryReader {
   /** v1 {@code memory.max_usage_in_bytes} / v2 {@code memory.peak} now, or INVALID. */
   long readPeak(TrackedCgroup cgroup) {
     if (cgroup.peak == INVALID) {
-      cgroup.peak = known(readCounter(cgroup.peakFile));
+      cgroup.peak = known(readCounter(cgroup, NOT_KEPT, cgroup.peakFile));
     }
     return cgroup.peak;
   }
@@ -139,16 +147,17 @@ final class CgroupMemoryReader {
    * @param cgroupPath its path below the memory root, e.g. {@code /kubepods/burstable/pod<uid>}
    */
   Optional<CgroupMemorySnapshot> read(Path directory, String cgroupPath, int version, Instant at) {
-    TrackedCgroup cgroup = new TrackedCgroup(version, directory, cgroupPath, Optional.empty());
-    if (!readPodCounters(cgroup, version)) {
-      return Optional.empty();
+    try (TrackedCgroup cgroup = new TrackedCgroup(version, directory, cgroupPath, Optional.empty())) {
+      if (!readPodCounters(cgroup, version)) {
+        return Optional.empty();
+      }
+      readRest(cgroup, version);
+      return Optional.of(snapshot(cgroup, version, at));
     }
-    readRest(cgroup, version);
-    return Optional.of(snapshot(cgroup, version, at));
   }
 
   private boolean readEvents(TrackedCgroup cgroup, int version) {
-    int length = readFile(cgroup.eventsFile);
+    int length = readFile(cgroup, TrackedCgroup.EVENTS_SLOT, cgroup.eventsFile);
     if (length == CgroupFileReader.VANISHED) {
       return false;
     }
@@ -171,8 +180,8 @@ final class CgroupMemoryReader {
     return true;
   }
 
-  private long readLimit(Path file) {
-    int length = readFile(file);
+  private long readLimit(TrackedCgroup cgroup, int slot, Path file) {
+    int length = readFile(cgroup, slot, file);
     if (length < 0) {
       return length == CgroupFileReader.VANISHED ? GONE : INVALID;
     }
@@ -183,8 +192,8 @@ final class CgroupMemoryReader {
     return value;
   }
 
-  private long readCounter(Path file) {
-    int length = readFile(file);
+  private long readCounter(TrackedCgroup cgroup, int slot, Path file) {
+    int length = readFile(cgroup, slot, file);
     if (length < 0) {
       return length == CgroupFileReader.VANISHED ? GONE : INVALID;
     }
@@ -196,7 +205,7 @@ final class CgroupMemoryReader {
   }
 
   private OptionalDouble readPressure(Path file) {
-    int length = readFile(file);
+    int length = readFile(null, NOT_KEPT, file);
     if (length < 0) {
       return OptionalDouble.empty();
     }
@@ -208,9 +217,9 @@ final class CgroupMemoryReader {
   }
 
   /** Bytes read; {@link CgroupFileReader#VANISHED} when gone; {@link #UNREADABLE} when it cannot be read. */
-  private int readFile(Path file) {
+  private int readFile(TrackedCgroup cgroup, int slot, Path file) {
     try {
-      int length = files.read(file);
+      int length = slot == NOT_KEPT ? files.read(file) : files.read(cgroup.open, slot, file);
       if (length == CgroupFileReader.VANISHED) {
         counters.filesVanished.incrementAndGet();
       }

@@ -30,15 +30,17 @@ import org.slf4j.LoggerFactory;
  * by one.
  *
  * <p>Each poll, for every watched pod: find its pod cgroup (once; see {@link PodCgroupFinder}), read
- * its counters, list its child cgroups (the sandbox's among them) and read each child's kill counter,
- * compare with the previous poll and hand to the sink:
+ * its counters and each child cgroup's kill counter (the sandbox's among them; the children are listed
+ * again only when they may have changed, see {@link #refreshChildren}), compare with the previous poll
+ * and hand to the sink:
  *
  * <ul>
  *   <li>{@link Kind#OOM_KILL} when an {@code oom_kill} counter rose. On v2 the pod cgroup's
  *       {@code memory.events} is hierarchical, counts every kill below it and survives the sandbox
  *       cgroup's deletion, so the pod's counter is the one compared; the sandbox id is that of the child
  *       whose own counter rose in the same poll, else that of the pod's only child at the previous poll.
- *       On v1 {@code memory.oom_control} counts a kill only in the victim's own cgroup — the sandbox
+ *       (A cgroup2 mounted with {@code memory_localevents}, which systemd and kubelet do not do, makes
+ *       {@code memory.events} local; kills would then go unseen here.) On v1 {@code memory.oom_control} counts a kill only in the victim's own cgroup — the sandbox
  *       cgroup, which runsc deletes with the sandbox — so every child's counter (and the pod's own) is
  *       compared, and a kill is seen only if a poll reads the sandbox cgroup between the kill and its
  *       deletion.
@@ -57,11 +59,14 @@ import org.slf4j.LoggerFactory;
  * counts are compared with zero: a sandbox killed before the first poll that saw its cgroup still
  * counts. A pod no longer watched, or whose cgroup is gone, is forgotten.
  *
- * <p>Not thread-safe: one thread polls; the sink is called from it.
+ * <p>Not thread-safe: one thread polls, calls the sink, and finally {@link #close()}s the poller,
+ * which closes the files kept open.
  */
 final class CgroupPoller {
 
   private static final Logger log = LoggerFactory.getLogger(CgroupPoller.class);
+  /** Children are listed again at least this often (in polls), in case one appeared unnoticed. */
+  static final int RELIST_EVERY = 10;
 
   private final Path cgroupRoot;
   private final double nearLimitShare;
@@ -74,6 +79,8 @@ final class CgroupPoller {
 
   private CgroupLayout layout;
   private long pollNumber;
+  /** Whether to keep the polled files open; null: decided from the file system type. */
+  private Boolean keepFilesOpen;
 
   CgroupPoller(Path cgroupRoot, double nearLimitShare, Clock clock, PollCounters counters) {
     this.cgroupRoot = cgroupRoot;
@@ -81,11 +88,6 @@ final class CgroupPoller {
     this.clock = clock;
     this.counters = counters;
     this.reader = new CgroupMemoryReader(counters);
-  }
-
-  /** The layout found by the last successful poll, if any. */
-  Optional<CgroupLayout> layout() {
-    return Optional.ofNullable(layout);
   }
 
   /** How many pods the poller follows now (has a baseline for). */
@@ -132,6 +134,7 @@ final class CgroupPoller {
         log.debug("the cgroup of pod {} is gone; forgetting it", uid);
         pods.remove(uid);
         finder.forget(uid);
+        state.close();
         withoutCgroup++;
       }
     }
@@ -147,7 +150,12 @@ final class CgroupPoller {
   private CgroupLayout currentLayout() throws CgroupUnavailableException {
     if (layout == null) {
       layout = CgroupLayout.detect(cgroupRoot);
-      log.info("memory cgroups under {}: {}", layout.memoryRoot(), layout.describe());
+      boolean keep = keepFilesOpen != null
+          ? keepFilesOpen
+          : CgroupFileReader.isKernelCgroupFs(layout.memoryRoot());
+      reader.keepFilesOpen(keep);
+      log.info("memory cgroups under {}: {}{}", layout.memoryRoot(), layout.describe(),
+          keep ? "; keeping the polled files open" : "");
     } else if (layout.driver().isEmpty()) {
       layout = layout.redetectDriver();
       layout.driver().ifPresent(d -> log.info("kubelet's {} cgroup appeared under {}", d.topCgroup(),
@@ -167,9 +175,18 @@ final class CgroupPoller {
       now = CgroupLayout.detect(cgroupRoot);
     } catch (CgroupUnavailableException e) {
       layout = null;
+      forgetAllPods();
       throw e;
     }
-    layout = now;
+    if (!now.memoryRoot().equals(layout.memoryRoot()) || now.version() != layout.version()) {
+      // Remounted differently: start over, deciding again how to read (next poll).
+      log.info("memory cgroups under {} changed to {} under {}", layout.memoryRoot(), now.describe(),
+          now.memoryRoot());
+      layout = null;
+      forgetAllPods();
+    } else {
+      layout = now;
+    }
     if (now.driver().isEmpty()) {
       throw new CgroupUnavailableException("no kubepods cgroup under " + now.memoryRoot() + " while "
           + watchedCount + " gVisor pod(s) run on this node: mount the host's /sys/fs/cgroup (not the"
@@ -200,24 +217,40 @@ final class CgroupPoller {
     return true;
   }
 
+  /**
+   * Lists the pod cgroup's children when they may have changed — at the pod's first poll, while it
+   * has none, after one of them vanished, and every {@link #RELIST_EVERY} polls — and reads each
+   * child's kill counter. Listing a cgroup directory costs as much as reading several files (it holds
+   * dozens of control files), and sandbox cgroups come and go rarely: a new sandbox after a deleted
+   * one is seen in the same poll, since the deleted one's read vanishes.
+   */
   private void refreshChildren(PodState state, int version) {
+    boolean listed = false;
+    if (!state.pod.baselined || state.children.isEmpty() || ++state.pollsSinceListing >= RELIST_EVERY) {
+      listChildren(state, version);
+      listed = true;
+    }
+    if (readChildren(state, version) && !listed) {
+      listChildren(state, version);
+      readChildren(state, version);
+    }
+  }
+
+  private void listChildren(PodState state, int version) {
     TrackedCgroup pod = state.pod;
+    state.pollsSinceListing = 0;
     childNames.clear();
-    boolean listed;
     try {
-      listed = PodCgroupFinder.listChildNames(pod.directory, childNames);
+      if (!PodCgroupFinder.listChildNames(pod.directory, childNames)) {
+        childNames.clear();
+      }
     } catch (IOException e) {
       // Unreadable now: keep following the children known so far.
       counters.readErrors.incrementAndGet();
       log.debug("cannot list {}: {}", pod.directory, e.toString());
-      listed = true;
-      childNames.clear();
-      childNames.addAll(state.children.keySet());
-    }
-    if (!listed) {
-      state.children.clear();
       return;
     }
+    long listing = ++state.listings;
     for (int i = 0; i < childNames.size(); i++) {
       String name = childNames.get(i);
       TrackedCgroup child = state.children.get(name);
@@ -229,15 +262,35 @@ final class CgroupPoller {
         }
         state.children.put(name, child);
       }
-      child.seenAtPoll = state.seenAtPoll;
+      child.seenAtListing = listing;
     }
     Iterator<TrackedCgroup> children = state.children.values().iterator();
     while (children.hasNext()) {
       TrackedCgroup child = children.next();
-      if (child.seenAtPoll != state.seenAtPoll || !reader.readChildCounters(child, version)) {
+      if (child.seenAtListing != listing) {
         children.remove();
+        child.close();
       }
     }
+  }
+
+  /** Reads the children not read in this poll yet; true if one of them vanished (and was dropped). */
+  private boolean readChildren(PodState state, int version) {
+    boolean vanished = false;
+    Iterator<TrackedCgroup> children = state.children.values().iterator();
+    while (children.hasNext()) {
+      TrackedCgroup child = children.next();
+      if (child.readAtPoll == pollNumber) {
+        continue;
+      }
+      child.readAtPoll = pollNumber;
+      if (!reader.readChildCounters(child, version)) {
+        children.remove();
+        child.close();
+        vanished = true;
+      }
+    }
+    return vanished;
   }
 
   private void emitKills(PodState state, int version, Instant now, Consumer<Observation> sink) {
@@ -345,6 +398,25 @@ final class CgroupPoller {
     return Optional.empty();
   }
 
+  /** Closes every file kept open and forgets every pod; the next poll starts with new baselines. */
+  void close() {
+    forgetAllPods();
+  }
+
+  /** Keep the polled files open (or not) whatever the file system; for tests. */
+  void keepFilesOpen(boolean keep) {
+    keepFilesOpen = keep;
+    reader.keepFilesOpen(keep);
+  }
+
+  private void forgetAllPods() {
+    for (PodState state : pods.values()) {
+      finder.forget(state.uid);
+      state.close();
+    }
+    pods.clear();
+  }
+
   private void forgetPodsNotSeenAt(long poll) {
     Iterator<PodState> states = pods.values().iterator();
     while (states.hasNext()) {
@@ -352,6 +424,7 @@ final class CgroupPoller {
       if (state.seenAtPoll != poll) {
         states.remove();
         finder.forget(state.uid);
+        state.close();
       }
     }
   }
@@ -361,11 +434,13 @@ final class CgroupPoller {
   }
 
   /** What the poller keeps about one pod between polls. */
-  private static final class PodState {
+  private static final class PodState implements AutoCloseable {
     final String uid;
     final TrackedCgroup pod;
     final Map<String, TrackedCgroup> children = new LinkedHashMap<>();
     long seenAtPoll;
+    long listings;
+    int pollsSinceListing;
     int childrenBefore;
     Optional<String> onlyChildBefore = Optional.empty();
     boolean nearLimit;
@@ -373,6 +448,13 @@ final class CgroupPoller {
     PodState(String uid, TrackedCgroup pod) {
       this.uid = uid;
       this.pod = pod;
+    }
+
+    @Override
+    public void close() {
+      pod.close();
+      children.values().forEach(TrackedCgroup::close);
+      children.clear();
     }
   }
 }

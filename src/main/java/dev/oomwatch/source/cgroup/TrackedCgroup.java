@@ -2,6 +2,7 @@ package dev.oomwatch.source.cgroup;
 
 import static dev.oomwatch.source.cgroup.MemoryFileParser.INVALID;
 
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -10,11 +11,18 @@ import java.util.OptionalDouble;
  * One cgroup the poller follows (a pod cgroup or one of its children): where its files are, the values
  * read at this poll and the counters kept from the previous one. Fields of this poll are
  * {@link MemoryFileParser#INVALID} until read (or when unreadable). The file paths are resolved once,
- * so that a poll does not build them again.
+ * so that a poll does not build them again, and the files read every poll may be kept open in
+ * {@link #open} (see {@link CgroupFileReader}) until {@link #close()}.
  *
  * <p>Not thread-safe: owned by the polling thread.
  */
-final class TrackedCgroup {
+final class TrackedCgroup implements AutoCloseable {
+
+  /** Slots of {@link #open}: the files a poll reads. */
+  static final int LIMIT_SLOT = 0;
+  static final int USAGE_SLOT = 1;
+  static final int FAILCNT_SLOT = 2;
+  static final int EVENTS_SLOT = 3;
 
   final Path directory;
   final String cgroupPath;
@@ -48,10 +56,15 @@ final class TrackedCgroup {
   long lastEventsMax = INVALID;
   long lastEventsOom = INVALID;
 
+  /** The files kept open, by slot; null where not open. */
+  final FileChannel[] open = new FileChannel[4];
+
   /** Whether the counters above hold a baseline to compare with. */
   boolean baselined;
-  /** The poll that last saw this cgroup. */
-  long seenAtPoll;
+  /** For a child: the listing of its pod's children that last saw it. */
+  long seenAtListing;
+  /** The poll that last read this cgroup's counters. */
+  long readAtPoll;
 
   TrackedCgroup(int version, Path directory, String cgroupPath, Optional<String> sandboxId) {
     this.directory = directory;
@@ -106,6 +119,12 @@ final class TrackedCgroup {
     lastEventsMax = keep(lastEventsMax, eventsMax);
     lastEventsOom = keep(lastEventsOom, eventsOom);
     baselined = true;
+  }
+
+  /** Closes the files kept open. */
+  @Override
+  public void close() {
+    CgroupFileReader.closeAll(open);
   }
 
   /** Whether a counter rose since the previous poll; never for an unknown value on either side. */

@@ -145,6 +145,38 @@ final class CgroupFixtures {
     replaceKubepods(memory, resource(V1_LIFECYCLE + "/" + phase.directory));
   }
 
+  /**
+   * Moves a v2 tree laid out by {@link #layV2} to another phase the way the kernel would, for tests
+   * where a poller runs meanwhile: every file is replaced atomically (a rename), and only the cgroups
+   * missing from the new phase are removed. Replacing the whole tree instead would let a poll see the
+   * pod cgroup vanish, which the kernel never does while the pod exists.
+   */
+  static void moveV2(Path root, V2Layout layout, Phase phase) {
+    Path capture = resource(V2 + "/" + layout.directory + "/" + phase.directory);
+    try (Stream<Path> paths = Files.walk(capture)) {
+      for (Path source : paths.toList()) {
+        Path target = root.resolve(capture.relativize(source).toString());
+        if (Files.isDirectory(source)) {
+          Files.createDirectories(target);
+        } else {
+          Path next = target.resolveSibling(target.getFileName() + ".next");
+          Files.copy(source, next, StandardCopyOption.REPLACE_EXISTING);
+          Files.move(next, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+      Path pod = root.resolve(layout.podCgroup.substring(1));
+      try (Stream<Path> children = Files.list(pod)) {
+        for (Path child : children.filter(Files::isDirectory).toList()) {
+          if (!Files.exists(capture.resolve(layout.podCgroup.substring(1)).resolve(child.getFileName().toString()))) {
+            deleteTree(child);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** Replaces every {@code kubepods*} tree under {@code root} with the ones in {@code capture}. */
   static void replaceKubepods(Path root, Path capture) {
     for (String top : List.of("kubepods", "kubepods.slice")) {

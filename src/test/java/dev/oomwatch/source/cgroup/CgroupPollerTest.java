@@ -30,6 +30,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -50,25 +52,27 @@ class CgroupPollerTest {
   @TempDir Path root;
   private final PollCounters counters = new PollCounters();
   private final List<Observation> sunk = new ArrayList<>();
+  private CgroupPoller poller;
+
+  @BeforeEach
+  void makePoller() {
+    poller = new CgroupPoller(root, 0.9, Clock.fixed(NOW, ZoneOffset.UTC), counters);
+  }
+
+  @AfterEach
+  void closePoller() {
+    poller.close();
+  }
 
   /** Polls once, returning what was handed to the sink in that poll. */
   private List<Observation> poll(Collection<WatchedPod> pods) {
     sunk.clear();
     try {
-      pollerFor(root).poll(pods, sunk::add);
+      poller.poll(pods, sunk::add);
     } catch (CgroupUnavailableException e) {
       throw new AssertionError(e.getMessage(), e);
     }
     return List.copyOf(sunk);
-  }
-
-  private CgroupPoller rooted;
-
-  private CgroupPoller pollerFor(Path cgroupRoot) {
-    if (rooted == null) {
-      rooted = new CgroupPoller(cgroupRoot, 0.9, Clock.fixed(NOW, ZoneOffset.UTC), counters);
-    }
-    return rooted;
   }
 
   private List<Observation> poll(String... podUids) {
@@ -213,13 +217,44 @@ class CgroupPollerTest {
   }
 
   @Test
+  void aSandboxReplacedBetweenTwoPollsIsFollowedInTheSamePoll() {
+    CgroupFixtures.layV1Lifecycle(root, Phase.RUNNING);
+    Path pod = root.resolve("memory/kubepods/burstable/pod" + V1_LIFECYCLE_POD_UID);
+    poll(V1_LIFECYCLE_POD_UID);
+    poll(V1_LIFECYCLE_POD_UID);
+
+    // the old sandbox is deleted, a new one starts and is killed before the next poll
+    CgroupFixtures.deleteTree(pod.resolve(V1_LIFECYCLE_SANDBOX_ID));
+    CgroupFixtures.copyTree(CgroupFixtures.resource(CgroupFixtures.V1_LIFECYCLE + "/after-kill/kubepods/burstable/pod"
+        + V1_LIFECYCLE_POD_UID + "/" + V1_LIFECYCLE_SANDBOX_ID), pod.resolve("0f1e2d3c4b5a6978"));
+    assertEquals(List.of("OOM_KILL oom_kill 0->1 sandbox=0f1e2d3c4b5a6978 in /kubepods/burstable/pod"
+        + V1_LIFECYCLE_POD_UID + "/0f1e2d3c4b5a6978"), describe(poll(V1_LIFECYCLE_POD_UID)));
+  }
+
+  @Test
+  void aChildAddedBesideAnotherIsFoundWithinTheRelistPeriod() {
+    CgroupFixtures.layV1Lifecycle(root, Phase.RUNNING);
+    Path pod = root.resolve("memory/kubepods/burstable/pod" + V1_LIFECYCLE_POD_UID);
+    poll(V1_LIFECYCLE_POD_UID);
+
+    CgroupFixtures.copyTree(CgroupFixtures.resource(CgroupFixtures.V1_LIFECYCLE + "/after-kill/kubepods/burstable/pod"
+        + V1_LIFECYCLE_POD_UID + "/" + V1_LIFECYCLE_SANDBOX_ID), pod.resolve("0f1e2d3c4b5a6978"));
+    List<String> seen = new ArrayList<>();
+    for (int i = 0; i < CgroupPoller.RELIST_EVERY && seen.isEmpty(); i++) {
+      seen.addAll(describe(poll(V1_LIFECYCLE_POD_UID)));
+    }
+    assertEquals(List.of("OOM_KILL oom_kill 0->1 sandbox=0f1e2d3c4b5a6978 in /kubepods/burstable/pod"
+        + V1_LIFECYCLE_POD_UID + "/0f1e2d3c4b5a6978"), seen);
+  }
+
+  @Test
   void aPodNoLongerWatchedIsForgottenAndTakesANewBaseline() {
     CgroupFixtures.layV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.RUNNING);
     poll(V2_POD_UID);
-    assertEquals(1, pollerFor(root).followedPods());
+    assertEquals(1, poller.followedPods());
 
     assertEquals(List.of(), poll());
-    assertEquals(0, pollerFor(root).followedPods());
+    assertEquals(0, poller.followedPods());
 
     CgroupFixtures.layV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.AFTER_KILL);
     assertEquals(List.of(), poll(V2_POD_UID), "watched again: a new baseline");
@@ -233,7 +268,7 @@ class CgroupPollerTest {
 
     CgroupFixtures.deleteTree(root.resolve(V2Layout.CGROUPFS_BURSTABLE.podCgroup.substring(1)));
     assertEquals(List.of(), poll(V2_POD_UID, "00000000-0000-4000-8000-000000000001"));
-    assertEquals(0, pollerFor(root).followedPods());
+    assertEquals(0, poller.followedPods());
     // Polls are counted by the source; the poller counts what it read.
     assertEquals(new CgroupStats(0, 0, 2, 1, 0, 0, 0, 0, 2, 2), counters.snapshot());
   }
@@ -346,7 +381,7 @@ class CgroupPollerTest {
     poll(V2_POD_UID);
     Files.delete(root.resolve(layout.podCgroup.substring(1)).resolve("memory.events"));
     assertEquals(List.of(), poll(V2_POD_UID));
-    assertEquals(0, pollerFor(root).followedPods());
+    assertEquals(0, poller.followedPods());
     assertEquals(1, counters.snapshot().filesVanished());
   }
 
@@ -362,7 +397,6 @@ class CgroupPollerTest {
   @Test
   void watchedPodsWithoutAnyKubepodsCgroupAreUnavailable() {
     CgroupFixtures.write(root.resolve("cgroup.controllers"), CgroupFixtures.V2_ROOT_CONTROLLERS);
-    CgroupPoller poller = pollerFor(root);
     assertEquals(Optional.empty(), assertDoesNotThrowPoll(poller, List.of()).driver());
     CgroupUnavailableException e = assertThrows(CgroupUnavailableException.class,
         () -> poller.poll(List.of(watched(V2_POD_UID)), sunk::add));
@@ -387,15 +421,15 @@ class CgroupPollerTest {
   @Test
   void anExceptionFromTheSinkDoesNotStopThePoll() {
     CgroupFixtures.layV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.RUNNING);
-    CgroupPoller poller = pollerFor(root);
     List<Observation> delivered = new ArrayList<>();
     assertDoesNotThrowPoll(poller, List.of(watched(V2_POD_UID)));
     CgroupFixtures.layV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.AFTER_KILL);
-    try {
+    try (CapturedLog log = new CapturedLog()) {
       poller.poll(List.of(watched(V2_POD_UID)), observation -> {
         delivered.add(observation);
         throw new IllegalStateException("sink broke");
       });
+      assertEquals(2, log.lines().stream().filter(line -> line.contains("the cgroup sink failed")).count());
     } catch (CgroupUnavailableException e) {
       throw new AssertionError(e);
     }
