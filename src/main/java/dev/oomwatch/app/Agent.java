@@ -11,6 +11,7 @@ import dev.oomwatch.report.PodEventRecorder;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.cgroup.CgroupSource;
+import dev.oomwatch.source.runsc.RunscStateSource;
 import dev.oomwatch.source.cgroup.PodCgroupLocator;
 import dev.oomwatch.source.kmsg.KmsgSource;
 import dev.oomwatch.source.pods.PodStatusSource;
@@ -27,6 +28,8 @@ import java.nio.file.Files;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +70,16 @@ public final class Agent implements AutoCloseable {
     CgroupSource cgroup = new CgroupSource(config.cgroupRoot(), () -> List.copyOf(podWatch.all()),
         config.cgroupPollInterval(), config.nearOomShare());
     sources.add(cgroup);
+    sources.add(RunscStateSource.builder()
+        .runscRoot(config.runscRoot())
+        .pollInterval(config.runscPollInterval())
+        .cgroupRoot(config.cgroupRoot())
+        .metricsUrl(config.runscMetricsUrl())
+        .runscBinary(config.runscBinary())
+        .podMemoryLimit(uid -> podWatch.byUid(uid).map(p -> p.memoryLimitBytes()).orElse(OptionalLong.empty()))
+        .podCgroup(uid -> Optional.of("kubelet's pod cgroup .../pod" + uid))
+        .clock(clock)
+        .build());
     sources.add(new PodStatusSource(client, podWatch));
     sources.addAll(extraSources);
     this.supervisor = new SourceSupervisor(sources, detector::accept);
@@ -117,6 +130,14 @@ public final class Agent implements AutoCloseable {
               s -> s.parseErrors());
           metrics.registerCounter("oomwatch_cgroup_signals", "cgroup counter rises seen (kills and limit hits)",
               cgroup::stats, s -> s.signalsEmitted());
+        });
+    sources.stream().filter(RunscStateSource.class::isInstance).map(RunscStateSource.class::cast).findFirst()
+        .ifPresent(runsc -> {
+          metrics.registerCounter("oomwatch_runsc_state_parse_retries",
+              "runsc state files that were half-written when read (read again at the next poll)", runsc::stats,
+              s -> s.parseRetries());
+          metrics.registerCounter("oomwatch_runsc_sandbox_deaths", "gVisor sandboxes seen dying (any cause)",
+              runsc::stats, s -> s.deathsSeen());
         });
     metrics.registerCounter("oomwatch_source_start_retries", "Source starts that failed and were retried",
         () -> supervisor, SourceSupervisor::startRetries);

@@ -84,7 +84,7 @@ final class MemoryLimitProbe {
   }
 
   /** Absolute, without empty, {@code .} or {@code ..} segments. */
-  private static boolean isPlainAbsolute(String path) {
+  static boolean isPlainAbsolute(String path) {
     if (!path.startsWith("/")) {
       return false;
     }

@@ -39,7 +39,8 @@ record ProcStat(long pid, String comm, char state, long startTime) {
     if (startTime < 0) {
       return Optional.empty();
     }
-    return Optional.of(new ProcStat(pid, line.substring(open + 2, close), after[0].charAt(0), startTime));
+    String comm = line.substring(open + 2, close);
+    return Optional.of(new ProcStat(pid, comm, after[0].charAt(0), startTime));
   }
 
   /** The unsigned decimal, or -1 if it is not one or does not fit a long. */

@@ -40,9 +40,14 @@ final class ProcessProbe {
 
   Finding probe(long pid) {
     Path stat = procRoot.resolve(Long.toString(pid)).resolve("stat");
-    byte[] bytes;
+    // The line is a few hundred bytes (comm is at most 64); a longer one is not a stat line.
+    byte[] bytes = new byte[1024];
+    int length = 0;
     try (InputStream in = Files.newInputStream(stat)) {
-      bytes = in.readNBytes(4097);
+      for (int read; length < bytes.length
+          && (read = in.read(bytes, length, bytes.length - length)) > 0; ) {
+        length += read;
+      }
     } catch (NoSuchFileException e) {
       return new Exited(false);
     } catch (AccessDeniedException e) {
@@ -54,7 +59,7 @@ final class ProcessProbe {
       }
       return new Unknown("cannot read " + stat + ": " + e.getMessage());
     }
-    Optional<ProcStat> parsed = ProcStat.parse(new String(bytes, ISO_8859_1).strip());
+    Optional<ProcStat> parsed = ProcStat.parse(new String(bytes, 0, length, ISO_8859_1).strip());
     if (parsed.isEmpty() || parsed.get().pid() != pid) {
       return new Unknown(stat + " does not parse");
     }

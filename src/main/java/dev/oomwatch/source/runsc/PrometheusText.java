@@ -98,7 +98,7 @@ final class PrometheusText {
       if (!wanted.test(name)) {
         return null;
       }
-      skipBlanks();
+      int blanks = skipBlanks();
       Map<String, String> labels = new LinkedHashMap<>();
       if (at < end && text.charAt(at) == '{') {
         at++;
@@ -106,9 +106,11 @@ final class PrometheusText {
         if (problem != null) {
           return problem;
         }
+        // As in Prometheus's own parser, the value may follow the '}' directly.
+        blanks = skipBlanks() + 1;
       }
-      if (skipBlanks() == 0) {
-        return "no blank before the value";
+      if (blanks == 0 || at == end) {
+        return "no value";
       }
       String valueToken = token();
       double value = parseFloat(valueToken);

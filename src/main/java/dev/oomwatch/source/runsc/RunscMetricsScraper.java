@@ -42,7 +42,9 @@ import org.slf4j.LoggerFactory;
  * sandboxes, or that came back under another iteration, as a {@link SandboxDied}: once per sandbox,
  * shared with the state-file poller through the {@link DeathLedger}. Only changes between two
  * successful scrapes count: a sandbox already stopped at the first scrape, or one that comes and goes
- * between scrapes, is left to the state-file poller.
+ * between scrapes, is left to the state-file poller. A page is trusted only when the server's own
+ * count of running sandboxes ({@code <prefix>meta_num_sandboxes_running}) matches the running gauges
+ * it lists, so that a cut-off page or another server's page does not make sandboxes look dead.
  *
  * <p>Each scrape is one HTTP GET with a deadline (connect and whole response), a body of at most
  * {@link #MAX_BODY_BYTES}, and no redirects. The JDK's HTTP client cannot talk over a Unix socket:
@@ -66,6 +68,7 @@ final class RunscMetricsScraper {
   private final URI url;
   private final String presenceMetric;
   private final String runningMetric;
+  private final String runningCountMetric;
   private final Duration timeout;
   private final HttpClient client;
   private Map<String, SandboxState> previous;
@@ -74,6 +77,7 @@ final class RunscMetricsScraper {
     this.url = url;
     this.presenceMetric = exporterPrefix + "meta_sandbox_presence";
     this.runningMetric = exporterPrefix + "meta_sandbox_running";
+    this.runningCountMetric = exporterPrefix + "meta_num_sandboxes_running";
     this.timeout = timeout;
     this.client = HttpClient.newBuilder()
         .connectTimeout(timeout)
@@ -102,12 +106,17 @@ final class RunscMetricsScraper {
       return Optional.of(e.getMessage());
     }
     PrometheusText.Result result = PrometheusText.parse(new String(body, UTF_8),
-        name -> name.equals(presenceMetric) || name.equals(runningMetric));
+        name -> name.equals(presenceMetric) || name.equals(runningMetric)
+            || name.equals(runningCountMetric));
     if (result.rejectedLines() > 0) {
       log.debug("{} lines of {} did not parse; first: {}", result.rejectedLines(), url,
           result.firstProblem().orElse(""));
     }
     Map<String, SandboxState> current = states(result.samples());
+    Optional<String> incomplete = incomplete(result.samples(), current);
+    if (incomplete.isPresent()) {
+      return incomplete;
+    }
     for (SandboxDied died : changes(now, current, refs, ledger)) {
       emit.accept(died);
     }
@@ -141,6 +150,32 @@ final class RunscMetricsScraper {
     }
     previous = Map.copyOf(merged);
     return List.copyOf(deaths);
+  }
+
+  /**
+   * Why the page cannot be trusted to list every sandbox, if it cannot: a page that is not the metric
+   * server's, or one cut short, would make every sandbox missing from it look dead. The server counts
+   * the running sandboxes it lists ({@code <prefix>meta_num_sandboxes_running}); the count must be
+   * there and match the running gauges.
+   */
+  private Optional<String> incomplete(List<PrometheusText.Sample> samples,
+      Map<String, SandboxState> states) {
+    Double count = null;
+    for (PrometheusText.Sample sample : samples) {
+      if (sample.name().equals(runningCountMetric) && sample.labels().isEmpty()) {
+        count = sample.value();
+      }
+    }
+    if (count == null) {
+      return Optional.of(url + " is not a runsc metric server's page (it has no "
+          + runningCountMetric + "); check --runsc-metrics-url and runsc's --exporter-prefix");
+    }
+    long listed = states.values().stream().filter(state -> state.running().orElse(false)).count();
+    if (count != listed) {
+      return Optional.of("the page of " + url + " is incomplete: it counts " + count.longValue()
+          + " running sandboxes but lists " + listed);
+    }
+    return Optional.empty();
   }
 
   /** The sandboxes named by the presence and running samples, by sandbox id. */

@@ -56,7 +56,7 @@ final class RunscStateFileParser {
   /** The file was complete. */
   record Parsed(RunscStateFile file) implements Outcome {}
 
-  /** The file was empty, cut off, not JSON, not a state file, or too large; {@code reason} says which. */
+  /** The file was empty, cut off, not JSON, not a state file, or too large: {@code reason}. */
   record Unusable(String reason) implements Outcome {}
 
   private RunscStateFileParser() {}
@@ -107,7 +107,9 @@ final class RunscStateFileParser {
         return new Unusable("names sandbox " + sandboxId.get() + ", not " + name.sandboxId());
       }
     }
-    JsonNode annotations = stateFileShape ? path(root, "spec", "annotations") : root.get("annotations");
+    JsonNode annotations = stateFileShape
+        ? path(root, "spec", "annotations")
+        : root.get("annotations");
     Map<String, String> notes = annotations(annotations);
     RunscStateFile.Kind kind = kind(notes.get(CONTAINER_TYPE), name);
     OptionalLong sentryPid = pid(stateFileShape ? sandbox.get("pid") : root.get("pid"));

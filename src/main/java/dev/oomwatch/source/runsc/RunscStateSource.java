@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
  *       server says it no longer runs, whichever comes first;
  *   <li>{@link SandboxUnlimited} once per sandbox whose sentry sits in a memory cgroup with no limit
  *       (nor any ancestor) while its pod declares one (only with {@link Builder#podMemoryLimit});
- *   <li>{@link ContainerMemorySample}s of each container of each live sandbox, with a runsc binary
- *       configured ({@code runsc events --stats}).
+ *   <li>{@link ContainerMemorySample}s of each container of each live multi-container sandbox (or of
+ *       every sandbox, see {@link Builder#sampleEverySandbox}), with a runsc binary configured
+ *       ({@code runsc events --stats}).
  * </ul>
  *
  * It sees that a sandbox died, never why: {@link #oomCapable()} is false. A death here with no other
@@ -57,8 +58,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: the state dir is polled on the daemon thread {@code runsc-state}; the metric server,
  * when configured, is scraped on {@code runsc-metrics}, and {@code runsc events} runs on
- * {@code runsc-stats}, so that neither a slow server nor a slow runsc delays the pid checks. Sink calls
- * never overlap; an exception from the sink is logged and does not stop the source. After
+ * {@code runsc-stats}, so that neither a slow server nor a slow runsc delays the pid checks. Sink
+ * calls never overlap; an exception from the sink is logged and does not stop the source. After
  * {@link #close()} returns, the sink is not called again. All public methods are thread-safe.
  */
 public final class RunscStateSource implements Source {
@@ -88,6 +89,7 @@ public final class RunscStateSource implements Source {
   private final Duration longestRetry;
   private final Clock clock;
   private final StateDirectory directory;
+  private final ProcessProbe processes;
   private final SandboxTracker tracker;
   private final DeathLedger ledger = new DeathLedger();
   private final RunscMetricsScraper scraper;
@@ -126,13 +128,15 @@ public final class RunscStateSource implements Source {
     this.longestRetry = builder.longestRetry;
     this.clock = builder.clock;
     this.directory = new StateDirectory(root, advice(root));
-    this.tracker = new SandboxTracker(new ProcessProbe(builder.procRoot),
+    this.processes = new ProcessProbe(builder.procRoot);
+    this.tracker = new SandboxTracker(processes,
         new MemoryLimitProbe(builder.cgroupRoot), builder.podCgroup, builder.podMemoryLimit, ledger);
     this.scraper = builder.metricsUrl
         .map(url -> new RunscMetricsScraper(url, builder.exporterPrefix, builder.timeout))
         .orElse(null);
     this.sampler = builder.runscBinary
-        .map(binary -> new RunscStatsSampler(binary, root, builder.timeout))
+        .map(binary -> new RunscStatsSampler(binary, root, builder.timeout,
+            builder.sampleEverySandbox))
         .orElse(null);
     this.statePart = new Part(State.STARTING, "first poll of " + root + " pending");
     if (scraper != null) {
@@ -265,7 +269,9 @@ public final class RunscStateSource implements Source {
             wait = longer(pollInterval, backoff.next());
           }
         } catch (RuntimeException e) {
-          statePart = failed("polling " + root + " failed: " + e + "; retrying");
+          String sentence = "polling " + root + " failed: " + e + "; retrying";
+          statePart = new Part(State.FAILED, sentence);
+          lastWarning = sentence;
           log.warn("polling {} failed; retrying", root, e);
           wait = longer(pollInterval, backoff.next());
         }
@@ -283,7 +289,7 @@ public final class RunscStateSource implements Source {
   }
 
   /** One poll; false when the root dir could not be listed (retry with backoff). */
-  boolean pollOnce() {
+  private boolean pollOnce() {
     polls.incrementAndGet();
     StateDirectory.Listing listing = directory.poll();
     Instant now = clock.instant();
@@ -320,8 +326,11 @@ public final class RunscStateSource implements Source {
       log.info("runsc source recovered: {}", liveDetail);
       lastWarning = null;
     }
-    int live = tracker.snapshot().live().size();
-    String detail = liveDetail + " (" + live + (live == 1 ? " live sandbox)" : " live sandboxes)");
+    String detail = liveDetail;
+    if (listing instanceof StateDirectory.Listed) {
+      int live = tracker.snapshot().live().size();
+      detail += " (" + live + (live == 1 ? " live sandbox)" : " live sandboxes)");
+    }
     if (!update.limitProblems().isEmpty()) {
       detail += "; memory limits not checked: " + update.limitProblems().get(0);
     }
@@ -419,7 +428,8 @@ public final class RunscStateSource implements Source {
           continue;
         }
         try {
-          RunscStatsSampler.Round round = sampler.sample(clock::instant, live, this::emit);
+          RunscStatsSampler.Round round = sampler.sample(clock::instant, live, this::sentryRuns,
+              this::emit);
           memorySampleFailures.addAndGet(round.failures());
           statsPart = round.problem()
               .map(problem -> new Part(State.FAILED, problem))
@@ -434,6 +444,12 @@ public final class RunscStateSource implements Source {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Whether the sandbox's sentry still runs (not just whether the last poll saw it run). */
+  private boolean sentryRuns(SandboxRef ref) {
+    return ref.sentryPid().isPresent()
+        && processes.probe(ref.sentryPid().getAsLong()) instanceof ProcessProbe.Running;
   }
 
   // ---- shared --------------------------------------------------------------------------------
@@ -460,10 +476,6 @@ public final class RunscStateSource implements Source {
 
   private boolean isClosed() {
     return closed.getCount() == 0;
-  }
-
-  private static Part failed(String sentence) {
-    return new Part(State.FAILED, sentence);
   }
 
   private static Duration longer(Duration a, Duration b) {
@@ -495,6 +507,7 @@ public final class RunscStateSource implements Source {
     private String exporterPrefix = DEFAULT_EXPORTER_PREFIX;
     private Optional<Path> runscBinary = Optional.empty();
     private Duration statsInterval = DEFAULT_STATS_INTERVAL;
+    private boolean sampleEverySandbox;
     private Duration timeout = DEFAULT_TIMEOUT;
     private Clock clock = Clock.systemUTC();
     private Duration firstRetry = FIRST_RETRY;
@@ -584,6 +597,17 @@ public final class RunscStateSource implements Source {
     /** How often container memory is sampled; default 10 s. */
     public Builder statsInterval(Duration interval) {
       this.statsInterval = Objects.requireNonNull(interval, "statsInterval");
+      return this;
+    }
+
+    /**
+     * Whether every live sandbox is sampled, also one with a single container (sampled through its
+     * sandbox id when it has no app container of its own, as in the lab). Default false: only
+     * sandboxes with two or more app containers, whose culprit needs naming, since each
+     * {@code runsc events} run costs about 10 ms of CPU.
+     */
+    public Builder sampleEverySandbox(boolean every) {
+      this.sampleEverySandbox = every;
       return this;
     }
 

@@ -10,7 +10,7 @@ package dev.oomwatch.source.runsc;
  * @param filesRefused         state files not read because they were larger than 1 MiB
  * @param sandboxesSeen        sandboxes found (a sandbox restarted under the same id counts again)
  * @param deathsSeen           sandbox deaths reported ({@code SandboxDied}), by any witness
- * @param unlimitedSeen        sandboxes found running without a memory limit ({@code SandboxUnlimited})
+ * @param unlimitedSeen        sandboxes found without a memory limit ({@code SandboxUnlimited})
  * @param metricScrapes        successful scrapes of the runsc metric server
  * @param metricScrapeFailures failed scrapes of the runsc metric server
  * @param memorySamples        per-container memory samples taken with {@code runsc events --stats}

@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * it only when a runsc command runs. A death is reported once per sandbox (through the
  * {@link DeathLedger} shared with the metric scraper); a sandbox seen again with another sentry pid
  * is a new incarnation, whose own death is reported again. A sandbox whose files are gone is watched
- * for {@link #REMOVED_WATCH} more: its sentry dying then is a death too ({@code runsc delete}).
+ * for {@link #REMOVED_WATCH} more: its sentry dying then is a death too ({@code runsc delete}). A
+ * sandbox whose sentry is already gone when first seen (the agent started after it died, before
+ * containerd deleted it), or first seen {@code stopped} with no pid, is reported dead at once.
  *
  * <p>Runsc containers without the CRI pod annotations belong to no pod and are skipped. Not
  * thread-safe: one poller thread calls {@link #update}; {@link #snapshot()} may be read from any
@@ -224,7 +226,14 @@ final class SandboxTracker {
           + "/cgroup");
       return;
     }
-    MemoryLimitProbe.Finding finding = limits.check(cgroup.get());
+    MemoryCgroup memcg = cgroup.get();
+    if (!MemoryLimitProbe.isPlainAbsolute(memcg.path()) && sandbox.ref.cgroupPath().isPresent()
+        && MemoryLimitProbe.isPlainAbsolute(sandbox.ref.cgroupPath().get())) {
+      // The agent has a cgroup namespace of its own (the default on v2), so the kernel shows the
+      // sentry's cgroup relative to it; runsc, in the host's namespace, recorded the absolute path.
+      memcg = new MemoryCgroup(memcg.version(), sandbox.ref.cgroupPath().get());
+    }
+    MemoryLimitProbe.Finding finding = limits.check(memcg);
     if (finding instanceof MemoryLimitProbe.Limited) {
       sandbox.limitSettled = true;
     } else if (finding instanceof MemoryLimitProbe.Unlimited) {
@@ -237,8 +246,8 @@ final class SandboxTracker {
         expected = "";
       }
       log.debug("runsc sandbox {} of pod {} sits in {} with no memory limit, its pod declares {}"
-          + " bytes", sandbox.sandboxId, podUid, cgroup.get().path(), declared.getAsLong());
-      poll.observations.add(new SandboxUnlimited(sandbox.ref, cgroup.get().path(), expected));
+          + " bytes", sandbox.sandboxId, podUid, memcg.path(), declared.getAsLong());
+      poll.observations.add(new SandboxUnlimited(sandbox.ref, memcg.path(), expected));
     } else if (finding instanceof MemoryLimitProbe.Unknown unknown) {
       poll.limitProblems.add(unknown.reason());
     }
