@@ -50,6 +50,10 @@ public final class AgentMetrics {
       .help("Warnings written on pods, by reason (NearOOM, MemoryLimitNotEnforced)")
       .labelNames("reason")
       .register(registry);
+  private final Counter incidentsMerged = Counter.builder()
+      .name("oomwatch_incidents_merged_total")
+      .help("Kills seen again with something new (evidence, a stronger verdict), merged into their OOMIncident")
+      .register(registry);
   private final Counter incidentsExpired = Counter.builder()
       .name("oomwatch_incidents_expired_total")
       .help("OOMIncidents deleted because they were older than the TTL")
@@ -73,6 +77,10 @@ public final class AgentMetrics {
 
   public void warningReported(String reason) {
     warnings.labelValues(reason).inc();
+  }
+
+  public void incidentMerged() {
+    incidentsMerged.inc();
   }
 
   public void incidentExpired() {

@@ -193,6 +193,7 @@ public final class IncidentPublisher implements AutoCloseable {
       incidents.withName(incident.id()).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
       LOG.info("OOMIncident {} of pod {}: more evidence, verdict {}", incident.id(), incident.pod(),
           merged.getVerdict());
+      metrics.incidentMerged();
       return true;
     } catch (KubernetesClientException e) {
       return failed("merge into OOMIncident " + incident.id(), e);
