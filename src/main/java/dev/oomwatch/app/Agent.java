@@ -164,6 +164,18 @@ public final class Agent implements AutoCloseable {
         config.nodeName(), config.runtimeHandler(), config.kmsg().map(Object::toString).orElse("off"), http.port());
   }
 
+  /** The current value of an unlabelled metric as {@code /metrics} shows it, or -1 when absent (tests, demo). */
+  public double metricValue(String name) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      metrics.writeTo(out);
+    } catch (IOException e) {
+      return -1;
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8).lines().filter(l -> l.startsWith(name + " "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1).trim())).findFirst().orElse(-1);
+  }
+
   /** The port of {@code /metrics}, {@code /healthz} and {@code /readyz}. */
   public int httpPort() {
     return http.port();

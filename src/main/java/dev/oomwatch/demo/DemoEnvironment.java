@@ -148,9 +148,15 @@ public final class DemoEnvironment implements AutoCloseable {
 
   /** Runs a real runsc sandbox for {@code pod} in its burstable pod cgroup limited to {@code limitMib}. */
   public synchronized LabScenario runSandbox(PodRef pod, long limitMib, SandboxWorkload workload) throws IOException {
+    return runSandbox(pod, PodQosClass.BURSTABLE, limitMib, workload);
+  }
+
+  /** Runs a real runsc sandbox for {@code pod} in its pod cgroup of the QoS class's layout. */
+  public synchronized LabScenario runSandbox(PodRef pod, PodQosClass qos, long limitMib, SandboxWorkload workload)
+      throws IOException {
     LabScenario scenario = LabScenario.builder()
         .pod(pod)
-        .qos(PodQosClass.BURSTABLE)
+        .qos(qos)
         .memoryLimitMib(limitMib)
         .workload(workload)
         .runscRoot(runscRoot)

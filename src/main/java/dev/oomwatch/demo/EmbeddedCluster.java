@@ -222,11 +222,16 @@ public final class EmbeddedCluster implements AutoCloseable {
    * terminated with {@code exitCode} and reason {@code Error}, the pod not ready.
    */
   public void terminateContainersLikeKubelet(PodRef ref, int exitCode) {
+    terminateContainersLikeKubelet(ref, exitCode, "Error");
+  }
+
+  /** As above with the given reason ({@code Completed} with exit 0 is what some runtimes report). */
+  public void terminateContainersLikeKubelet(PodRef ref, int exitCode, String reason) {
     Pod pod = client.pods().inNamespace(ref.namespace()).withName(ref.name()).get();
     String now = Instant.now().toString();
     List<ContainerStatus> statuses = pod.getStatus().getContainerStatuses().stream()
         .map(s -> new ContainerStatusBuilder(s).withReady(false)
-            .withNewState().withNewTerminated().withExitCode(exitCode).withReason("Error")
+            .withNewState().withNewTerminated().withExitCode(exitCode).withReason(reason)
               .withStartedAt(s.getState().getRunning() == null ? now : s.getState().getRunning().getStartedAt())
               .withFinishedAt(now).endTerminated().endState()
             .build())
