@@ -19,7 +19,7 @@ COPY --from=build /src/target/gvisor-oom-watcher.jar /app/gvisor-oom-watcher.jar
 ENV JDK_JAVA_OPTIONS="-XX:+UseSerialGC -Xmx64m -Xss256k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=24m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+ExitOnOutOfMemoryError"
 # nobody: the unprivileged mode's user; the kernel-log mode runs it as uid 0 (securityContext).
 # Numeric, so that kubelet can check runAsNonRoot.
-USER 65534:65534
+USER 65532:65532
 EXPOSE 9464
 ENTRYPOINT ["java", "-jar", "/app/gvisor-oom-watcher.jar"]
 CMD ["agent"]

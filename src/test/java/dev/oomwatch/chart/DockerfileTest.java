@@ -54,7 +54,7 @@ class DockerfileTest {
     assertTrue(dockerfile.contains("RUN mvn -B -DskipTests package"), dockerfile);
     assertTrue(dockerfile.contains("FROM eclipse-temurin:17-jre\n"), dockerfile);
     assertTrue(dockerfile.contains("COPY --from=build /src/target/gvisor-oom-watcher.jar /app/gvisor-oom-watcher.jar"));
-    assertTrue(dockerfile.contains("USER 65534:65534"), "a numeric non-root user (kubelet checks runAsNonRoot on it)");
+    assertTrue(dockerfile.contains("USER 65532:65532"), "a numeric non-root user (kubelet checks runAsNonRoot on it)");
     assertTrue(dockerfile.contains("ENTRYPOINT [\"java\", \"-jar\", \"/app/gvisor-oom-watcher.jar\"]"));
     assertTrue(dockerfile.contains("CMD [\"agent\"]"));
     String ignore = Files.readString(ChartTools.projectDir().resolve(".dockerignore"));

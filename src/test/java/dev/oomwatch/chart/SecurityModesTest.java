@@ -36,7 +36,7 @@ class SecurityModesTest {
     assertEquals(Boolean.FALSE, context.getAllowPrivilegeEscalation());
     assertEquals(Boolean.TRUE, context.getReadOnlyRootFilesystem());
     assertEquals(Boolean.TRUE, context.getRunAsNonRoot());
-    assertEquals(65534L, context.getRunAsUser());
+    assertEquals(65532L, context.getRunAsUser());
     assertEquals(List.of("ALL"), context.getCapabilities().getDrop());
     assertTrue(context.getCapabilities().getAdd() == null || context.getCapabilities().getAdd().isEmpty());
     assertEquals("RuntimeDefault", context.getSeccompProfile().getType());
