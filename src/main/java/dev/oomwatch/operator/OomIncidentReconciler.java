@@ -2,6 +2,7 @@ package dev.oomwatch.operator;
 
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.PodRef;
+import dev.oomwatch.model.Verdict;
 import dev.oomwatch.operator.crd.OOMIncident;
 import dev.oomwatch.operator.crd.OOMIncidentSpec;
 import dev.oomwatch.operator.crd.OOMIncidentStatus;
@@ -111,7 +112,11 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     status.setDetectedAt(spec.getDetectedAt());
     status.setObservedGeneration(generation);
     boolean podExists = pod != null && spec.getPodUid().equals(pod.getMetadata().getUid());
-    if (podExists && reportOnPod(pod, name, spec, status)) {
+    if (Verdict.POSSIBLE.display().equals(spec.getVerdict())) {
+      // only exit codes point to an OOM: keep the record, raise no alarm on the pod
+      status.setPhase(OOMIncidentStatus.RECORDED);
+      status.setMessage("Possible OOM (only exit codes near the limit point to it): recorded, not reported on the pod.");
+    } else if (podExists && reportOnPod(pod, name, spec, status)) {
       status.setPhase(OOMIncidentStatus.REPORTED);
       status.setPodCondition(PodConditionWriter.CONDITION_TYPE);
       status.setMessage("Event " + REASON + " and pod condition " + PodConditionWriter.CONDITION_TYPE + " written.");

@@ -47,8 +47,12 @@ class OomIncidentReconcilerTest {
   }
 
   private OOMIncident createIncident(PodRef pod, int pid) {
+    return createIncident(pod, pid, Verdict.CONFIRMED);
+  }
+
+  private OOMIncident createIncident(PodRef pod, int pid, Verdict verdict) {
     OomIncident incident = new OomIncident("incident-" + pid, pod, "node-a", java.util.Optional.of("sb" + pid),
-        Verdict.CONFIRMED, "exe (pid " + pid + ", uid 65534, gVisor sandbox)", "/kubepods/burstable/pod" + pod.uid(),
+        verdict, "exe (pid " + pid + ", uid 65534, gVisor sandbox)", "/kubepods/burstable/pod" + pod.uid(),
         OptionalLong.of(64L << 20), KILLED, KILLED.plusMillis(5), OomIncident.WHOLE_POD,
         java.util.OptionalDouble.empty(), List.of(new Evidence("kmsg", "kernel OOM kill", KILLED)));
     return cluster.client().resources(OOMIncident.class).inNamespace(pod.namespace())
@@ -128,6 +132,18 @@ class OomIncidentReconcilerTest {
 
     assertTrue(old.reconcile(incident, null).isNoUpdate());
     assertEquals(0, cluster.incidents("default").size());
+  }
+
+  @Test
+  void aPossibleIncidentIsRecordedButRaisesNoAlarmOnThePod() {
+    PodRef pod = cluster.createRunningPod("default", "app", "node-a", "gvisor", "c", "64Mi");
+    OOMIncidentStatus status = reconciler.reconcile(createIncident(pod, 7932, Verdict.POSSIBLE), null)
+        .getResource().orElseThrow().getStatus();
+
+    assertEquals(OOMIncidentStatus.RECORDED, status.getPhase());
+    assertEquals(List.of(), cluster.events(pod));
+    assertTrue(cluster.pod(pod).getStatus().getConditions().stream()
+        .noneMatch(c -> c.getType().equals(PodConditionWriter.CONDITION_TYPE)));
   }
 
   @Test

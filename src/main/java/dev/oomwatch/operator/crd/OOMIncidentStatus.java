@@ -11,6 +11,8 @@ import java.util.List;
 public class OOMIncidentStatus {
   /** Phase value: the Event and the pod condition are written. */
   public static final String REPORTED = "Reported";
+  /** Phase value: a {@code Possible} incident, kept as a record only: no Event or condition for a guess. */
+  public static final String RECORDED = "Recorded";
   /** Phase value: the pod (this uid) no longer exists, so nothing could be written on it. */
   public static final String POD_GONE = "PodGone";
 
