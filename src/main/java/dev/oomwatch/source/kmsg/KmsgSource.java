@@ -1,5 +1,6 @@
 package dev.oomwatch.source.kmsg;
 
+import dev.oomwatch.source.Backoff;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
 import dev.oomwatch.model.Observation;

@@ -1,5 +1,6 @@
 package dev.oomwatch.source.runsc;
 
+import dev.oomwatch.source.Backoff;
 import dev.oomwatch.model.ContainerMemorySample;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxDied;

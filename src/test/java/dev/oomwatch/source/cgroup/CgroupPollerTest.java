@@ -1,5 +1,6 @@
 package dev.oomwatch.source.cgroup;
 
+import dev.oomwatch.testing.CapturedLog;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.V1_LIFECYCLE_POD_UID;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.V1_LIFECYCLE_SANDBOX_ID;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.V1_POD_CGROUP;

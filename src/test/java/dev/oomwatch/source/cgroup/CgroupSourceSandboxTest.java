@@ -1,5 +1,6 @@
 package dev.oomwatch.source.cgroup;
 
+import dev.oomwatch.testing.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -117,14 +118,14 @@ class CgroupSourceSandboxTest {
 
   /** Waits until the source follows the pod's cgroup (its first poll of it is the baseline). */
   private static void awaitBaseline(CgroupSource source) {
-    Await.until("the source to find the pod cgroup", () -> {
+    Eventually.until("the source to find the pod cgroup", () -> {
       CgroupStats stats = source.stats();
       return stats.podsWatched() == 1 && stats.podsWithoutCgroup() == 0 && stats.polls() > 0;
     });
   }
 
   private static CgroupOomSignal await(List<Observation> sunk, Kind kind) {
-    Await.until("a " + kind + " signal", () -> find(sunk, kind).isPresent(), SIGNAL_TIMEOUT);
+    Eventually.until("a " + kind + " signal", () -> find(sunk, kind).isPresent(), SIGNAL_TIMEOUT);
     return find(sunk, kind).orElseThrow();
   }
 

@@ -1,5 +1,7 @@
 package dev.oomwatch.source.cgroup;
 
+import dev.oomwatch.testing.CapturedLog;
+import dev.oomwatch.testing.Eventually;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.V2_POD_UID;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.watched;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -55,13 +57,13 @@ class CgroupSourceTest {
     assertEquals("cgroup", source.name());
     assertTrue(source.oomCapable());
     source.start(sunk::add);
-    Await.until("a baseline poll", () -> source.stats().cgroupsRead() >= 2);
+    Eventually.until("a baseline poll", () -> source.stats().cgroupsRead() >= 2);
     assertEquals(new SourceHealth("cgroup", State.LIVE, "reading memory cgroups under " + root
         + " (cgroup v2, systemd driver) every 10 ms"), source.health());
     assertEquals(List.of(), sunk);
 
     CgroupFixtures.moveV2(root, V2Layout.SYSTEMD_BURSTABLE, Phase.AFTER_KILL);
-    Await.until("the kill", () -> sunk.size() == 2);
+    Eventually.until("the kill", () -> sunk.size() == 2);
     CgroupOomSignal kill = (CgroupOomSignal) sunk.get(0);
     assertEquals(CgroupOomSignal.Kind.OOM_KILL, kill.kind());
     assertEquals("eeee5555ffff6666", kill.sandboxId().orElseThrow());
@@ -75,7 +77,7 @@ class CgroupSourceTest {
     Path missing = root.resolve("host/sys/fs/cgroup");
     try (CapturedLog log = new CapturedLog()) {
       fast(missing, List::of).start(sunk::add);
-      Await.until("several failed polls", () -> source.stats().failedPolls() >= 5);
+      Eventually.until("several failed polls", () -> source.stats().failedPolls() >= 5);
       String sentence = "cannot read the cgroup root " + missing + ": no such directory; " + ADVICE;
       assertEquals(new SourceHealth("cgroup", State.FAILED, sentence), source.health());
       List<String> warnings = log.lines().stream().filter(line -> line.contains("WARN")).toList();
@@ -84,7 +86,7 @@ class CgroupSourceTest {
     }
 
     CgroupFixtures.layV1(missing, "cgroup-running", "cgroup-running");
-    Await.until("the source to read the tree once it exists", () -> source.health().live());
+    Eventually.until("the source to read the tree once it exists", () -> source.health().live());
     assertEquals(1, source.layout().orElseThrow().version());
     assertEquals(0, source.stats().podsWatched());
   }
@@ -93,7 +95,7 @@ class CgroupSourceTest {
   void aTreeWithoutMemoryControllerFails() {
     CgroupFixtures.write(root.resolve("cgroup.controllers"), "cpuset cpu io pids\n");
     fast(root, List::of).start(sunk::add);
-    Await.until("a failed poll", () -> source.stats().failedPolls() >= 1);
+    Eventually.until("a failed poll", () -> source.stats().failedPolls() >= 1);
     assertEquals(new SourceHealth("cgroup", State.FAILED, "no memory cgroup controller under " + root + ": "
         + ADVICE), source.health());
   }
@@ -110,16 +112,16 @@ class CgroupSourceTest {
         }
         return List.of(watched(V2_POD_UID));
       }).start(sunk::add);
-      Await.until("several failed polls", () -> source.stats().failedPolls() >= 3);
+      Eventually.until("several failed polls", () -> source.stats().failedPolls() >= 3);
       assertEquals(State.FAILED, source.health().state());
       assertEquals("polling the memory cgroups under " + root + " failed: java.lang.IllegalStateException:"
           + " informer broke; retrying every 10 ms", source.health().detail());
     }
 
     failure.set(null);
-    Await.until("a good poll", () -> source.health().live() && source.stats().cgroupsRead() >= 2);
+    Eventually.until("a good poll", () -> source.health().live() && source.stats().cgroupsRead() >= 2);
     CgroupFixtures.moveV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.AFTER_KILL);
-    Await.until("the kill", () -> sunk.size() == 2);
+    Eventually.until("the kill", () -> sunk.size() == 2);
   }
 
   @Test
@@ -129,12 +131,12 @@ class CgroupSourceTest {
       sunk.add(observation);
       throw new IllegalStateException("sink broke");
     });
-    Await.until("a baseline", () -> source.stats().cgroupsRead() >= 2);
+    Eventually.until("a baseline", () -> source.stats().cgroupsRead() >= 2);
     try (CapturedLog log = new CapturedLog()) {
       CgroupFixtures.moveV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.AFTER_KILL);
-      Await.until("both signals", () -> sunk.size() == 2);
+      Eventually.until("both signals", () -> sunk.size() == 2);
       long polls = source.stats().polls();
-      Await.until("more polls", () -> source.stats().polls() > polls + 2);
+      Eventually.until("more polls", () -> source.stats().polls() > polls + 2);
       assertEquals(2, log.lines().stream().filter(line -> line.contains("the cgroup sink failed")).count());
     }
     assertEquals(0, source.stats().failedPolls());
@@ -146,7 +148,7 @@ class CgroupSourceTest {
     CgroupFixtures.layV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.RUNNING);
     fast(root, () -> List.of(watched(V2_POD_UID))).start(sunk::add);
     assertThrows(IllegalStateException.class, () -> source.start(sunk::add));
-    Await.until("a poll", () -> source.stats().polls() >= 1);
+    Eventually.until("a poll", () -> source.stats().polls() >= 1);
     source.close();
     source.close();
     long polls = source.stats().polls();

@@ -1,5 +1,6 @@
 package dev.oomwatch.source.kmsg;
 
+import dev.oomwatch.testing.Eventually;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -90,7 +91,7 @@ class KmsgDeviceTest {
   }
 
   private KmsgRecord awaitRecord(String text) {
-    Await.until("the record '" + text + "' to be read", () -> seen.containsKey(text));
+    Eventually.until("the record '" + text + "' to be read", () -> seen.containsKey(text));
     return seen.get(text);
   }
 
@@ -113,7 +114,7 @@ class KmsgDeviceTest {
     }
     assertFalse(record.fromKernel());
 
-    Await.until("the reader to block in read()", this::readerBlockedInRead);
+    Eventually.until("the reader to block in read()", this::readerBlockedInRead);
     long start = System.nanoTime();
     source.close();
     Duration closing = Duration.ofNanos(System.nanoTime() - start);

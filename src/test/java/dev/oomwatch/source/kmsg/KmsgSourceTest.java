@@ -1,5 +1,7 @@
 package dev.oomwatch.source.kmsg;
 
+import dev.oomwatch.testing.CapturedLog;
+import dev.oomwatch.testing.Eventually;
 import static dev.oomwatch.source.kmsg.KmsgFixtures.BOOT_ID;
 import static dev.oomwatch.source.kmsg.KmsgFixtures.WALL_CLOCK;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
@@ -53,7 +55,7 @@ class KmsgSourceTest {
   }
 
   private void awaitFileRead() {
-    Await.until("the reader to finish the file", () -> !source.readerAlive());
+    Eventually.until("the reader to finish the file", () -> !source.readerAlive());
   }
 
   @Test
@@ -116,7 +118,7 @@ class KmsgSourceTest {
     try (CapturedLog log = new CapturedLog()) {
       source = fastRetrying(missing, BootIdReader.fixed(BOOT_ID), record -> {});
       source.start(sunk::add);
-      Await.until("several retries", () -> source.stats().restarts() >= 5);
+      Eventually.until("several retries", () -> source.stats().restarts() >= 5);
 
       String sentence = "cannot read " + missing + ": no such file; " + ADVICE;
       assertEquals(new SourceHealth("kmsg", State.FAILED, sentence), source.health());
@@ -126,7 +128,7 @@ class KmsgSourceTest {
     }
 
     Files.copy(KmsgFixtures.path(KmsgFixtures.SANDBOX_OOM), missing);
-    Await.until("the source to read the file once it exists", () -> source.stats().oomKillsEmitted() == 1);
+    Eventually.until("the source to read the file once it exists", () -> source.stats().oomKillsEmitted() == 1);
     assertEquals(State.LIVE, source.health().state());
   }
 
@@ -135,7 +137,7 @@ class KmsgSourceTest {
     source = fastRetrying(KmsgFixtures.path(KmsgFixtures.SANDBOX_OOM),
         BootIdReader.fromFile(dir.resolve("boot_id")), record -> {});
     source.start(sunk::add);
-    Await.until("several retries", () -> source.stats().restarts() >= 3);
+    Eventually.until("several retries", () -> source.stats().restarts() >= 3);
 
     assertEquals(State.FAILED, source.health().state());
     assertTrue(source.health().detail().startsWith("cannot read the boot id: no such file;"),
@@ -147,7 +149,7 @@ class KmsgSourceTest {
   void aFailingReadRestartsReadingWithBackoff() {
     source = fastRetrying(dir, BootIdReader.fixed(BOOT_ID), record -> {});
     source.start(sunk::add);
-    Await.until("several restarts", () -> source.stats().restarts() >= 3);
+    Eventually.until("several restarts", () -> source.stats().restarts() >= 3);
 
     assertEquals(State.FAILED, source.health().state());
     assertTrue(source.health().detail().startsWith("reading " + dir + " failed:"),
@@ -191,7 +193,7 @@ class KmsgSourceTest {
   void closeStopsRetrying() {
     source = new KmsgSource(dir.resolve("kmsg"), BOOT_ID);
     source.start(sunk::add);
-    Await.until("the first failure", () -> source.health().state() == State.FAILED);
+    Eventually.until("the first failure", () -> source.health().state() == State.FAILED);
     long start = System.nanoTime();
     source.close();
     assertTrue(System.nanoTime() - start < Duration.ofSeconds(1).toNanos(), "close waited for the backoff");

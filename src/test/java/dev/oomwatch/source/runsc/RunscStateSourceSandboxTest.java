@@ -1,5 +1,6 @@
 package dev.oomwatch.source.runsc;
 
+import dev.oomwatch.testing.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,7 +48,7 @@ class RunscStateSourceSandboxTest {
 
   private static void awaitPolls(RunscStateSource source, long more) {
     long target = source.stats().polls() + more;
-    Await.until(more + " more polls", () -> source.stats().polls() >= target);
+    Eventually.until(more + " more polls", () -> source.stats().polls() >= target);
   }
 
   @Test
@@ -69,7 +70,7 @@ class RunscStateSourceSandboxTest {
           .start()) {
         RunscSandbox sandbox = scenario.sandbox();
 
-        Await.until("the sandbox to be seen", () -> !sunk(SandboxSeen.class).isEmpty(),
+        Eventually.until("the sandbox to be seen", () -> !sunk(SandboxSeen.class).isEmpty(),
             sunk::toString);
         SandboxSeen seen = sunk(SandboxSeen.class).get(0);
         assertEquals(sandbox.id(), seen.sandbox().sandboxId());
@@ -81,7 +82,7 @@ class RunscStateSourceSandboxTest {
         assertEquals(Optional.of(scenario.podCgroup().sandboxCgroupsPath(sandbox.id())),
             seen.sandbox().cgroupPath());
 
-        Await.until("a memory sample", () -> !sunk(ContainerMemorySample.class).isEmpty(),
+        Eventually.until("a memory sample", () -> !sunk(ContainerMemorySample.class).isEmpty(),
             () -> source.health() + " " + source.stats());
         ContainerMemorySample sample = sunk(ContainerMemorySample.class).get(0);
         assertEquals(sandbox.id(), sample.sandboxId());
@@ -94,7 +95,7 @@ class RunscStateSourceSandboxTest {
         Instant killedAt = Instant.now();
         sandbox.kill();
         Duration killTook = Duration.between(killedAt, Instant.now());
-        Await.until("the death", () -> !sunk(SandboxDied.class).isEmpty(), sunk::toString);
+        Eventually.until("the death", () -> !sunk(SandboxDied.class).isEmpty(), sunk::toString);
         SandboxDied died = sunk(SandboxDied.class).get(0);
         log.info("death noticed {} ms after runsc kill started (the command took {} ms), at a {} ms"
             + " poll: {}", Duration.between(killedAt, died.noticedAt()).toMillis(),
@@ -127,7 +128,7 @@ class RunscStateSourceSandboxTest {
           .noMemoryLimit()
           .workload(SandboxWorkload.sleepForever())
           .start()) {
-        Await.until("the unlimited sandbox", () -> !sunk(SandboxUnlimited.class).isEmpty(),
+        Eventually.until("the unlimited sandbox", () -> !sunk(SandboxUnlimited.class).isEmpty(),
             () -> source.health() + " " + sunk);
         SandboxUnlimited unlimited = sunk(SandboxUnlimited.class).get(0);
         String sandboxCgroup = scenario.podCgroup().sandboxCgroupsPath(scenario.sandbox().id());

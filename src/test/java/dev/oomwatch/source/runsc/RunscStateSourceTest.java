@@ -1,5 +1,6 @@
 package dev.oomwatch.source.runsc;
 
+import dev.oomwatch.testing.Eventually;
 import static dev.oomwatch.source.runsc.RunscFixtures.V1_POD_UID;
 import static dev.oomwatch.source.runsc.RunscFixtures.V1_SANDBOX_ID;
 import static dev.oomwatch.source.runsc.RunscFixtures.V1_SENTRY_PID;
@@ -85,7 +86,7 @@ class RunscStateSourceTest {
 
   private void awaitPolls(long more) {
     long target = source.stats().polls() + more;
-    Await.until(more + " more polls", () -> source.stats().polls() >= target);
+    Eventually.until(more + " more polls", () -> source.stats().polls() >= target);
   }
 
   @Test
@@ -96,15 +97,15 @@ class RunscStateSourceTest {
     assertEquals(State.STARTING, source.health().state());
     source.start(sunk::add);
 
-    Await.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
+    Eventually.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
     SandboxSeen seen = sunk(SandboxSeen.class).get(0);
     assertEquals(V1_POD_UID, seen.sandbox().podUid());
     assertEquals(V1_SENTRY_PID, seen.sandbox().sentryPid().getAsLong());
-    Await.until("health LIVE", () -> source.health().live());
+    Eventually.until("health LIVE", () -> source.health().live());
     assertTrue(source.health().detail().contains("1 live sandbox"), source.health().detail());
 
     proc.gone(V1_SENTRY_PID);
-    Await.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+    Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
     awaitPolls(5);
 
     List<SandboxDied> deaths = sunk(SandboxDied.class);
@@ -123,11 +124,11 @@ class RunscStateSourceTest {
     proc.running(V1_SENTRY_PID, START);
     writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
     start(fast());
-    Await.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
+    Eventually.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
 
     proc.running(V1_SENTRY_PID, START + 1);
 
-    Await.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+    Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
     assertTrue(sunk(SandboxDied.class).get(0).how().contains("now belongs to another process"));
   }
 
@@ -138,12 +139,12 @@ class RunscStateSourceTest {
     writeStateFile(Arrays.copyOf(full, full.length / 2));
     start(fast());
 
-    Await.until("retries", () -> source.stats().parseRetries() >= 3);
+    Eventually.until("retries", () -> source.stats().parseRetries() >= 3);
     assertEquals(List.of(), sunk);
     assertTrue(source.health().live(), "a half-written file is no failure: " + source.health());
 
     writeStateFile(full);
-    Await.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
+    Eventually.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
   }
 
   @Test
@@ -152,7 +153,7 @@ class RunscStateSourceTest {
     byte[] full = RunscFixtures.bytes(RunscFixtures.STATE_FILE);
     writeStateFile(full);
     start(fast());
-    Await.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
+    Eventually.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
 
     // runsc truncates, then writes: a reader can find the file empty or cut off
     writeStateFile(new byte[0]);
@@ -173,7 +174,7 @@ class RunscStateSourceTest {
     byte[] full = RunscFixtures.bytes(RunscFixtures.STATE_FILE);
     Path file = writeStateFile(full);
     start(fast().pollInterval(Duration.ofMillis(1)));
-    Await.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
+    Eventually.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
 
     // As runsc saves: truncate, then write, here in two pieces with a pause between them.
     long rewrites = 0;
@@ -201,14 +202,14 @@ class RunscStateSourceTest {
     proc.running(V1_SENTRY_PID, START);
     Path file = writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
     start(fast());
-    Await.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
+    Eventually.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
 
     Files.delete(file);
     awaitPolls(3);
     assertEquals(List.of(), sunk(SandboxDied.class), "the sentry still runs");
     proc.gone(V1_SENTRY_PID);
 
-    Await.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+    Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
     assertEquals("state file removed and sentry pid 8679 gone", sunk(SandboxDied.class).get(0).how());
   }
 
@@ -217,14 +218,14 @@ class RunscStateSourceTest {
     Files.delete(root);
     start(fast());
 
-    Await.until("health LIVE", () -> source.health().live());
+    Eventually.until("health LIVE", () -> source.health().live());
     assertEquals("no sandboxes yet: " + root + " does not exist", source.health().detail());
 
     Files.createDirectories(root);
     proc.running(V1_SENTRY_PID, START);
     writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
-    Await.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
-    Await.until("health to say it watches", () -> source.health().detail().startsWith("watching"));
+    Eventually.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
+    Eventually.until("health to say it watches", () -> source.health().detail().startsWith("watching"));
   }
 
   @Test
@@ -232,7 +233,7 @@ class RunscStateSourceTest {
     root = dir.resolve("absent").resolve("k8s.io");
     start(fast());
 
-    Await.until("health LIVE", () -> source.health().live());
+    Eventually.until("health LIVE", () -> source.health().live());
     assertTrue(source.health().detail().contains("mount the host's " + dir.resolve("absent")),
         source.health().detail());
   }
@@ -243,13 +244,13 @@ class RunscStateSourceTest {
     Files.writeString(root, "not a dir");
     start(fast());
 
-    Await.until("health FAILED", () -> source.health().state() == State.FAILED);
+    Eventually.until("health FAILED", () -> source.health().state() == State.FAILED);
     assertTrue(source.health().detail().contains("is not a directory"), source.health().detail());
     assertTrue(source.health().detail().contains("--runsc-root"), source.health().detail());
 
     Files.delete(root);
     Files.createDirectories(root);
-    Await.until("health LIVE", () -> source.health().live(), () -> source.health().toString());
+    Eventually.until("health LIVE", () -> source.health().live(), () -> source.health().toString());
   }
 
   @Test
@@ -259,8 +260,8 @@ class RunscStateSourceTest {
     writeStateFile(huge);
     start(fast());
 
-    Await.until("a refusal", () -> source.stats().filesRefused() >= 1);
-    Await.until("health LIVE", () -> source.health().live(), () -> source.health().toString());
+    Eventually.until("a refusal", () -> source.stats().filesRefused() >= 1);
+    Eventually.until("health LIVE", () -> source.health().live(), () -> source.health().toString());
     assertEquals(0, source.stats().filesParsed());
   }
 
@@ -285,15 +286,15 @@ class RunscStateSourceTest {
       proc.running(V1_SENTRY_PID, START);
       writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
       start(fast().metricsUrl(server.url()).metricsInterval(Duration.ofMillis(10)));
-      Await.until("a scrape", () -> source.stats().metricScrapes() >= 2);
-      Await.until("health naming the server", () -> source.health().detail().contains("scraping"));
+      Eventually.until("a scrape", () -> source.stats().metricScrapes() >= 2);
+      Eventually.until("health naming the server", () -> source.health().detail().contains("scraping"));
 
       server.serve(MetricServerText.of(List.of(new MetricServerText.Sandbox(V1_SANDBOX_ID, "1",
           "oom-demo", "default", false))));
       proc.gone(V1_SENTRY_PID);
-      Await.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+      Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
       long scrapes = source.stats().metricScrapes();
-      Await.until("more scrapes", () -> source.stats().metricScrapes() >= scrapes + 3);
+      Eventually.until("more scrapes", () -> source.stats().metricScrapes() >= scrapes + 3);
       awaitPolls(3);
 
       assertEquals(1, sunk(SandboxDied.class).size(), sunk.toString());
@@ -313,11 +314,11 @@ class RunscStateSourceTest {
     writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
     start(fast().metricsUrl(nowhere).metricsInterval(Duration.ofMillis(10)));
 
-    Await.until("health FAILED", () -> source.health().state() == State.FAILED);
+    Eventually.until("health FAILED", () -> source.health().state() == State.FAILED);
     assertTrue(source.health().detail().contains("cannot connect to the runsc metric server at "
         + nowhere), source.health().detail());
     proc.gone(V1_SENTRY_PID);
-    Await.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+    Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
     assertTrue(source.stats().metricScrapeFailures() >= 1);
   }
 
@@ -331,10 +332,10 @@ class RunscStateSourceTest {
       calls.incrementAndGet();
       throw new IllegalStateException("sink broke");
     });
-    Await.until("the sighting", () -> calls.get() == 1);
+    Eventually.until("the sighting", () -> calls.get() == 1);
 
     proc.gone(V1_SENTRY_PID);
-    Await.until("the death", () -> calls.get() == 2);
+    Eventually.until("the death", () -> calls.get() == 2);
     assertEquals(1, source.stats().deathsSeen());
   }
 
@@ -343,7 +344,7 @@ class RunscStateSourceTest {
     proc.running(V1_SENTRY_PID, START);
     writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
     start(fast());
-    Await.until("the sighting", () -> sunk.size() == 1);
+    Eventually.until("the sighting", () -> sunk.size() == 1);
 
     source.close();
     proc.gone(V1_SENTRY_PID);

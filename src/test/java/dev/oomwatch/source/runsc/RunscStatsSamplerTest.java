@@ -1,5 +1,6 @@
 package dev.oomwatch.source.runsc;
 
+import dev.oomwatch.testing.Eventually;
 import static dev.oomwatch.source.runsc.RunscFixtures.V1_POD_UID;
 import static dev.oomwatch.source.runsc.RunscFixtures.V1_SANDBOX_ID;
 import static dev.oomwatch.source.runsc.RunscFixtures.V1_SENTRY_PID;
@@ -205,7 +206,7 @@ class RunscStatsSamplerTest {
         .pollInterval(Duration.ofMillis(10)).statsInterval(Duration.ofMillis(50))
         .build()) {
       source.start(observations::add);
-      Await.until("two samples", () -> source.stats().memorySamples() >= 2);
+      Eventually.until("two samples", () -> source.stats().memorySamples() >= 2);
       assertTrue(source.health().live(), source.health().toString());
       assertTrue(source.health().detail().contains("runsc events --stats"), source.health().detail());
     }
@@ -229,7 +230,7 @@ class RunscStatsSamplerTest {
         .pollInterval(Duration.ofMillis(10)).statsInterval(Duration.ofMillis(50))
         .build()) {
       source.start(observation -> { });
-      Await.until("health FAILED", () -> source.health().state() == State.FAILED);
+      Eventually.until("health FAILED", () -> source.health().state() == State.FAILED);
       assertTrue(source.health().detail().contains("cannot run"), source.health().detail());
       assertTrue(source.stats().memorySampleFailures() >= 1);
     }

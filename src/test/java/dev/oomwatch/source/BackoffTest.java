@@ -1,4 +1,4 @@
-package dev.oomwatch.source.kmsg;
+package dev.oomwatch.source;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -11,7 +11,7 @@ class BackoffTest {
 
   @Test
   void doublesFromOneSecondUpToAMinuteUntilReset() {
-    Backoff backoff = new Backoff(KmsgSource.FIRST_RETRY, KmsgSource.LONGEST_RETRY);
+    Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60));
     List<Long> seconds = Stream.generate(backoff::next).limit(9).map(Duration::toSeconds).toList();
     assertEquals(List.of(1L, 2L, 4L, 8L, 16L, 32L, 60L, 60L, 60L), seconds);
 
