@@ -73,6 +73,11 @@ public final class Demo {
       Optional<OOMIncident> incident = Await.value(() -> started.cluster().incidents(pod.namespace()).stream()
           .filter(i -> i.getStatus() != null && OOMIncidentStatus.REPORTED.equals(i.getStatus().getPhase()))
           .findFirst(), DEADLINE, Duration.ofMillis(50));
+      // the cgroup poll and the sentry-death check come within a second or two: let them fold in
+      Await.until(() -> started.cluster().incidents(pod.namespace()).stream()
+          .anyMatch(i -> i.getSpec().getEvidence().size() >= 3), Duration.ofSeconds(5), Duration.ofMillis(100));
+      incident = incident.map(i -> started.cluster().client().resources(OOMIncident.class)
+          .inNamespace(pod.namespace()).withName(i.getMetadata().getName()).get());
       show(env, pod, incident, eventSeen);
       return 0;
     } catch (InterruptedException e) {
@@ -117,7 +122,8 @@ public final class Demo {
       out.println("Kernel killed the sandbox at " + killed + " (the kernel's own timestamp)");
       out.printf("  agent detected it after      %6d ms%n", Duration.between(killed, detected).toMillis());
       out.printf("  Event visible in the API after %4d ms%n", Duration.between(killed, eventSeen).toMillis());
-      out.println("Evidence: " + incident.get().getSpec().getEvidence().get(0).getDetail());
+      out.println("Evidence (every signal that saw the kill, folded into one incident):");
+      incident.get().getSpec().getEvidence().forEach(e -> out.println("  - " + e.getSource() + ": " + e.getDetail()));
     }
     out.println();
   }

@@ -121,6 +121,28 @@ public final class EmbeddedCluster implements AutoCloseable {
       return super.dispatch(request);
     }
 
+    /**
+     * A JSON patch whose {@code test} fails makes the mock throw (the request then gets no proper
+     * answer); a real API server answers 422 Unprocessable Entity, and so does the stand-in.
+     */
+    @Override
+    public io.fabric8.mockwebserver.http.MockResponse handlePatch(io.fabric8.mockwebserver.http.RecordedRequest request) {
+      try {
+        return super.handlePatch(request);
+      } catch (RuntimeException e) {
+        if (e.getClass().getName().startsWith("io.fabric8.zjsonpatch")) {
+          return new io.fabric8.mockwebserver.http.MockResponse().setResponseCode(422)
+              .setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Invalid\","
+                  + "\"code\":422,\"message\":" + quoted(e.getMessage()) + "}");
+        }
+        throw e;
+      }
+    }
+
+    private static String quoted(String text) {
+      return "\"" + String.valueOf(text).replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ") + "\"";
+    }
+
     @Override
     public io.fabric8.mockwebserver.http.MockResponse handleGet(String path) {
       return super.handleGet(withoutSpecFieldSelector(path));

@@ -3,7 +3,7 @@ package dev.oomwatch.report;
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.ByteSizes;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.operator.crd.OOMIncident;
@@ -41,6 +41,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class IncidentPublisher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(IncidentPublisher.class);
+  private static final int UNPROCESSABLE = 422;
   private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
@@ -187,11 +188,14 @@ public final class IncidentPublisher implements AutoCloseable {
         metrics.incidentSeenBefore();
         return true;
       }
-      ObjectNode patch = JSON.createObjectNode();
-      patch.putObject("metadata").put("resourceVersion", existing.getMetadata().getResourceVersion());
-      patch.set("spec", JSON.valueToTree(merged));
-      incidents.withName(incident.id()).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
-      LOG.info("OOMIncident {} of pod {}: more evidence, verdict {}", incident.id(), incident.pod(),
+      // a JSON patch replacing the whole spec, guarded by the resourceVersion: lists are replaced, never
+      // merged element-wise (a merge patch's list semantics differ between servers)
+      ArrayNode patch = JSON.createArrayNode();
+      patch.addObject().put("op", "test").put("path", "/metadata/resourceVersion")
+          .put("value", existing.getMetadata().getResourceVersion());
+      patch.addObject().put("op", "replace").put("path", "/spec").set("value", JSON.valueToTree(merged));
+      incidents.withName(incident.id()).patch(PatchContext.of(PatchType.JSON), patch.toString());
+      LOG.debug("OOMIncident {} of pod {}: more evidence, verdict {}", incident.id(), incident.pod(),
           merged.getVerdict());
       metrics.incidentMerged();
       return true;
@@ -221,6 +225,12 @@ public final class IncidentPublisher implements AutoCloseable {
   }
 
   private boolean failed(String what, KubernetesClientException e) {
+    if (e.getCode() == HttpURLConnection.HTTP_CONFLICT || e.getCode() == UNPROCESSABLE) {
+      // an optimistic-lock conflict (the reconciler patched the status meanwhile; a failed JSON-patch
+      // test is 422): read again and retry
+      LOG.debug("could not {}: changed meanwhile; retrying", what);
+      return false;
+    }
     metrics.publishFailed();
     LOG.warn("could not {} ({}); kept, retrying in {} s", what, why(e), backoff.toSeconds());
     return false;
