@@ -9,6 +9,17 @@ import dev.oomwatch.model.PodRef;
 import dev.oomwatch.operator.crd.OOMIncident;
 import dev.oomwatch.operator.crd.OOMIncidentStatus;
 import dev.oomwatch.testing.KernelLogs;
+import dev.oomwatch.testing.ScriptedSource;
+import dev.oomwatch.model.CgroupMemorySnapshot;
+import dev.oomwatch.model.MemorySample;
+import dev.oomwatch.model.SandboxRef;
+import dev.oomwatch.model.SandboxUnlimited;
+import dev.oomwatch.report.PodConditionWriter;
+import io.fabric8.kubernetes.api.model.Event;
+import java.time.Instant;
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -101,6 +112,37 @@ class AgentIntegrationTest {
     assertEquals(503, ready.statusCode());
     assertTrue(ready.body().contains("no source that can see OOM kills is live"), ready.body());
     assertTrue(ready.body().contains("mount the host's /sys/fs/cgroup"), ready.body());
+  }
+
+  @Test
+  void nearOomAndAnUnenforcedLimitAreWarnedOnThePod() throws Exception {
+    env = DemoEnvironment.withoutAgent("node-a").withSetting("nearOomFor", "2s");
+    PodRef pod = env.createGvisorPod("warned", 64);
+    ScriptedSource scripted = new ScriptedSource();
+    env.startAgent(Optional.empty(), List.of(scripted));
+
+    Instant start = Instant.now();
+    for (int s = 0; s <= 3; s++) {
+      scripted.emit(new MemorySample(pod.uid(), new CgroupMemorySnapshot("/kubepods/burstable/pod" + pod.uid(), 1,
+          start.plusSeconds(s), OptionalLong.of(64L << 20), 62L << 20, OptionalLong.empty(), OptionalLong.of(0),
+          OptionalLong.of(0), OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), OptionalDouble.empty())));
+    }
+    SandboxRef sandbox = new SandboxRef("sb-1", pod.uid(), pod.namespace(), pod.name(), OptionalLong.of(4242),
+        OptionalLong.of(4241), Optional.of("/system.slice/containerd.service"));
+    scripted.emit(new SandboxUnlimited(sandbox, "/system.slice/containerd.service", "/kubepods/burstable/pod" + pod.uid()));
+
+    assertTrue(Await.until(() -> env.cluster().events(pod).size() == 2, DEADLINE, Duration.ofMillis(50)),
+        env.cluster().events(pod).toString());
+    Event near = env.cluster().events(pod).stream().filter(e -> "NearOOM".equals(e.getReason())).findFirst().orElseThrow();
+    assertTrue(near.getMessage().contains("97% of the pod's limit of 64Mi"), near.getMessage());
+    Event unlimited = env.cluster().events(pod).stream().filter(e -> "MemoryLimitNotEnforced".equals(e.getReason()))
+        .findFirst().orElseThrow();
+    assertTrue(unlimited.getMessage().contains("/system.slice/containerd.service"), unlimited.getMessage());
+    assertTrue(Await.until(() -> env.cluster().pod(pod).getStatus().getConditions().stream()
+        .anyMatch(c -> PodConditionWriter.LIMIT_NOT_ENFORCED_TYPE.equals(c.getType())), DEADLINE,
+        Duration.ofMillis(50)));
+    assertEquals(0, env.cluster().incidents("default").size(), "warnings are not incidents");
+    assertTrue(get("/metrics").body().contains("oomwatch_warnings_total{reason=\"NearOOM\"} 1.0"));
   }
 
   private HttpResponse<String> get(String path) {
