@@ -46,6 +46,9 @@ public final class Agent implements AutoCloseable {
   private final AgentMetrics metrics = new AgentMetrics();
   private final PodWatch podWatch;
   private final List<Source> sources = new ArrayList<>();
+  private final Optional<KmsgSource> kmsg;
+  private final CgroupSource cgroup;
+  private final RunscStateSource runsc;
   private final IncidentPublisher publisher;
   private final Detector detector;
   private final SourceSupervisor supervisor;
@@ -66,11 +69,10 @@ public final class Agent implements AutoCloseable {
         config.nearOomFor(), config.nearOomRepeat());
     this.detector = new Detector(new IncidentFusion(config.nodeName(), clock, locator, fusionSettings), podWatch,
         locator, publisher, metrics, podWatch::hasSynced);
-    config.kmsg().ifPresent(device -> sources.add(new KmsgSource(device, config.bootIdPath())));
-    CgroupSource cgroup = new CgroupSource(config.cgroupRoot(), () -> List.copyOf(podWatch.all()),
+    this.kmsg = config.kmsg().map(device -> new KmsgSource(device, config.bootIdPath()));
+    this.cgroup = new CgroupSource(config.cgroupRoot(), () -> List.copyOf(podWatch.all()),
         config.cgroupPollInterval(), config.nearOomShare());
-    sources.add(cgroup);
-    sources.add(RunscStateSource.builder()
+    this.runsc = RunscStateSource.builder()
         .runscRoot(config.runscRoot())
         .pollInterval(config.runscPollInterval())
         .cgroupRoot(config.cgroupRoot())
@@ -79,7 +81,10 @@ public final class Agent implements AutoCloseable {
         .podMemoryLimit(uid -> podWatch.byUid(uid).map(p -> p.memoryLimitBytes()).orElse(OptionalLong.empty()))
         .podCgroup(uid -> Optional.of("kubelet's pod cgroup .../pod" + uid))
         .clock(clock)
-        .build());
+        .build();
+    kmsg.ifPresent(sources::add);
+    sources.add(cgroup);
+    sources.add(runsc);
     sources.add(new PodStatusSource(client, podWatch));
     sources.addAll(extraSources);
     this.supervisor = new SourceSupervisor(sources, detector::accept);
@@ -119,36 +124,7 @@ public final class Agent implements AutoCloseable {
   }
 
   private void startAll() {
-    metrics.registerSourceHealth(this::sourceHealth);
-    sources.stream().filter(CgroupSource.class::isInstance).map(CgroupSource.class::cast).findFirst()
-        .ifPresent(cgroup -> {
-          metrics.registerCounter("oomwatch_cgroup_polls", "Polls of the pod cgroups", cgroup::stats, s -> s.polls());
-          metrics.registerCounter("oomwatch_cgroup_files_vanished",
-              "cgroup files that vanished while being read (a sandbox deleted meanwhile)", cgroup::stats,
-              s -> s.filesVanished());
-          metrics.registerCounter("oomwatch_cgroup_parse_errors", "cgroup files that did not parse", cgroup::stats,
-              s -> s.parseErrors());
-          metrics.registerCounter("oomwatch_cgroup_signals", "cgroup counter rises seen (kills and limit hits)",
-              cgroup::stats, s -> s.signalsEmitted());
-        });
-    sources.stream().filter(RunscStateSource.class::isInstance).map(RunscStateSource.class::cast).findFirst()
-        .ifPresent(runsc -> {
-          metrics.registerCounter("oomwatch_runsc_state_parse_retries",
-              "runsc state files that were half-written when read (read again at the next poll)", runsc::stats,
-              s -> s.parseRetries());
-          metrics.registerCounter("oomwatch_runsc_sandbox_deaths", "gVisor sandboxes seen dying (any cause)",
-              runsc::stats, s -> s.deathsSeen());
-        });
-    metrics.registerCounter("oomwatch_source_start_retries", "Source starts that failed and were retried",
-        () -> supervisor, SourceSupervisor::startRetries);
-    sources.stream().filter(KmsgSource.class::isInstance).map(KmsgSource.class::cast).findFirst()
-        .ifPresent(kmsg -> {
-          metrics.registerCounter("oomwatch_kmsg_records", "Kernel log records read", kmsg::stats, s -> s.recordsRead());
-          metrics.registerCounter("oomwatch_kmsg_malformed_records", "Kernel log records that did not parse",
-              kmsg::stats, s -> s.malformedRecords());
-          metrics.registerCounter("oomwatch_kmsg_lost_records",
-              "Kernel log records overwritten before they were read (EPIPE)", kmsg::stats, s -> s.lostRecords());
-        });
+    registerSourceMetrics();
     try {
       http = new HttpEndpoints(config.httpPort(), metrics, this::readiness);
     } catch (IOException e) {
@@ -174,6 +150,32 @@ public final class Agent implements AutoCloseable {
     }
     return out.toString(java.nio.charset.StandardCharsets.UTF_8).lines().filter(l -> l.startsWith(name + " "))
         .mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1).trim())).findFirst().orElse(-1);
+  }
+
+  private void registerSourceMetrics() {
+    metrics.registerSourceHealth(this::sourceHealth);
+    metrics.registerCounter("oomwatch_source_start_retries", "Source starts that failed and were retried",
+        () -> supervisor, SourceSupervisor::startRetries);
+    kmsg.ifPresent(k -> {
+      metrics.registerCounter("oomwatch_kmsg_records", "Kernel log records read", k::stats, s -> s.recordsRead());
+      metrics.registerCounter("oomwatch_kmsg_malformed_records", "Kernel log records that did not parse", k::stats,
+          s -> s.malformedRecords());
+      metrics.registerCounter("oomwatch_kmsg_lost_records",
+          "Kernel log records overwritten before they were read (EPIPE)", k::stats, s -> s.lostRecords());
+    });
+    metrics.registerCounter("oomwatch_cgroup_polls", "Polls of the pod cgroups", cgroup::stats, s -> s.polls());
+    metrics.registerCounter("oomwatch_cgroup_files_vanished",
+        "cgroup files that vanished while being read (a sandbox deleted meanwhile)", cgroup::stats,
+        s -> s.filesVanished());
+    metrics.registerCounter("oomwatch_cgroup_parse_errors", "cgroup files that did not parse", cgroup::stats,
+        s -> s.parseErrors());
+    metrics.registerCounter("oomwatch_cgroup_signals", "cgroup counter rises seen (kills and limit hits)",
+        cgroup::stats, s -> s.signalsEmitted());
+    metrics.registerCounter("oomwatch_runsc_state_parse_retries",
+        "runsc state files that were half-written when read (read again at the next poll)", runsc::stats,
+        s -> s.parseRetries());
+    metrics.registerCounter("oomwatch_runsc_sandbox_deaths", "gVisor sandboxes seen dying (any cause)",
+        runsc::stats, s -> s.deathsSeen());
   }
 
   /** The port of {@code /metrics}, {@code /healthz} and {@code /readyz}. */
