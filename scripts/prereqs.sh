@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a Debian machine, only what is missing:
 # a JDK 17+ and Maven (build), runsc (gVisor) and a static busybox (the sandboxes' rootfs).
-# Needs root for apt-get; does nothing when everything is there already.
+# Needs root for apt-get; does nothing when everything is there already. (The cgroup v2 VM test's own
+# needs are scripts/vm/prepare.sh's, which test.sh runs.)
 set -euo pipefail
 
 missing=()
