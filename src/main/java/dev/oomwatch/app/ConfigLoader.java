@@ -112,13 +112,14 @@ public final class ConfigLoader {
     } else if (!DNS_SUBDOMAIN.matcher(nodeName).matches() || nodeName.length() > 253) {
       problems.add("node name '" + nodeName + "' is not a valid Kubernetes node name (lower-case DNS subdomain)");
     }
-    Path cgroupRoot = Path.of(v.get("cgroupRoot"));
+    Path cgroupRoot = problems.path(v, "cgroupRoot", "--cgroup-root");
     if (!Files.isDirectory(cgroupRoot)) {
       problems.add("cgroup root " + cgroupRoot + " is not a directory: mount the host's /sys/fs/cgroup"
           + " (read-only is enough) and pass its path with --cgroup-root");
     }
     String kmsg = v.get("kmsg");
-    Optional<Path> kmsgPath = "off".equalsIgnoreCase(kmsg) ? Optional.empty() : Optional.of(Path.of(kmsg));
+    Optional<Path> kmsgPath = "off".equalsIgnoreCase(kmsg) ? Optional.empty()
+        : Optional.of(problems.path(v, "kmsg", "--kmsg"));
     Optional<URI> metricsUrl = Optional.empty();
     if (v.get("runscMetricsUrl") != null) {
       try {
@@ -149,19 +150,24 @@ public final class ConfigLoader {
     Duration nearOomRepeat = problems.durationIn(v, "nearOomRepeat", "--near-oom-repeat", Duration.ZERO,
         Duration.ofDays(7));
     double nearOomShare = problems.shareIn(v, "nearOomShare", "--near-oom-share");
-    Optional<Path> runscBinary = Optional.ofNullable(v.get("runscBinary")).map(Path::of);
+    Optional<Path> runscBinary = Optional.ofNullable(v.get("runscBinary"))
+        .map(b -> problems.path(v, "runscBinary", "--runsc-binary"));
     runscBinary.filter(b -> !Files.isExecutable(b)).ifPresent(b ->
         problems.add("--runsc-binary " + b + " is not an executable file (or leave it unset: per-container memory is"
             + " then not sampled)"));
+    Optional<Path> kubeconfig = Optional.ofNullable(v.get("kubeconfig"))
+        .map(k -> problems.path(v, "kubeconfig", "--kubeconfig"));
+    Path bootIdPath = problems.path(v, "bootIdPath", "bootIdPath (OOMWATCH_BOOT_ID_PATH)");
+    Path runscRoot = problems.path(v, "runscRoot", "--runsc-root");
     problems.throwIfAny();
     return new AgentConfig(
         nodeName,
-        Optional.ofNullable(v.get("kubeconfig")).map(Path::of),
+        kubeconfig,
         cgroupRoot,
         cgroupPoll,
         kmsgPath,
-        Path.of(v.get("bootIdPath")),
-        Path.of(v.get("runscRoot")),
+        bootIdPath,
+        runscRoot,
         runscPoll,
         metricsUrl,
         runscBinary,
@@ -205,6 +211,16 @@ public final class ConfigLoader {
       }
       add(flag + " '" + raw + "' must be a duration such as 500ms, 10s, 5m, 24h or 7d, from " + min + " to " + max);
       return min;
+    }
+
+    Path path(Map<String, String> v, String key, String flag) {
+      String raw = v.get(key);
+      try {
+        return Path.of(raw);
+      } catch (java.nio.file.InvalidPathException e) {
+        add(flag + " is not a usable path (" + e.getReason() + ")");
+        return Path.of("/");
+      }
     }
 
     double shareIn(Map<String, String> v, String key, String flag) {

@@ -23,10 +23,16 @@ final class ContainerExits {
   static List<ContainerExit> between(Pod before, Pod after, PodRef ref) {
     Map<String, ContainerStateTerminated> known = new HashMap<>();
     for (ContainerStatus status : statuses(before)) {
+      if (status == null) {
+        continue;
+      }
       terminated(status).forEach(t -> known.put(key(status.getName(), t), t));
     }
     List<ContainerExit> exits = new ArrayList<>();
     for (ContainerStatus status : statuses(after)) {
+      if (status == null) {
+        continue; // never from a real API server, but a status list is input like any other
+      }
       for (ContainerStateTerminated t : terminated(status)) {
         if (!known.containsKey(key(status.getName(), t)) && t.getExitCode() != null) {
           exits.add(new ContainerExit(ref, status.getName(), t.getExitCode(), Objects.toString(t.getReason(), ""),

@@ -23,14 +23,14 @@ final class PodMemoryLimits {
       if (limit.isEmpty()) {
         return OptionalLong.empty();
       }
-      sum += limit.getAsLong();
+      sum = saturatedAdd(sum, limit.getAsLong());
     }
     long largestInit = 0;
     for (Container init : nullSafe(spec.getInitContainers())) {
       largestInit = Math.max(largestInit, limitOf(init).orElse(0));
     }
     long overhead = memoryOf(spec.getOverhead()).orElse(0);
-    return OptionalLong.of(Math.max(sum, largestInit) + overhead);
+    return OptionalLong.of(saturatedAdd(Math.max(sum, largestInit), overhead));
   }
 
   private static OptionalLong limitOf(Container container) {
@@ -44,7 +44,18 @@ final class PodMemoryLimits {
     if (resources == null || resources.get("memory") == null) {
       return OptionalLong.empty();
     }
-    return OptionalLong.of(resources.get("memory").getNumericalAmount().longValue());
+    java.math.BigDecimal bytes = resources.get("memory").getNumericalAmount();
+    if (bytes.signum() < 0) {
+      return OptionalLong.empty();
+    }
+    // an absurd quantity (say 16Ei) must not wrap around to a small limit
+    return OptionalLong.of(bytes.compareTo(java.math.BigDecimal.valueOf(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE
+        : bytes.longValue());
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
   }
 
   private static <T> List<T> nullSafe(List<T> list) {
