@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Tells Kubernetes users when a gVisor (runsc) sandboxed pod was killed for lack of memory.",
-    subcommands = {AgentCommand.class, DemoCommand.class})
+    subcommands = {AgentCommand.class, DemoCommand.class, dev.oomwatch.bench.BenchCommand.class})
 public final class Main implements Runnable {
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
