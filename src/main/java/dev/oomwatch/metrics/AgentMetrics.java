@@ -20,7 +20,8 @@ public final class AgentMetrics {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final Counter incidentsDetected = Counter.builder()
       .name("oomwatch_incidents_detected_total")
-      .help("OOM kills of gVisor sandboxes detected on this node, by verdict (each kill counted once)")
+      .help("OOM kills of gVisor sandboxes detected on this node, by the verdict they were first detected with"
+          + " (each kill counted once; a later, stronger signal raises the incident's verdict, not this label)")
       .labelNames("verdict")
       .register(registry);
   private final Counter incidentsReported = Counter.builder()

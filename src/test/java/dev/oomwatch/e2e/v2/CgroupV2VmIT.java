@@ -165,8 +165,13 @@ class CgroupV2VmIT {
             "no evidence of the pod cgroup's memory.events oom_kill rising: " + describe(evidence));
         assertReportedOnPod(pod, incident, before);
       }
+      // two kills, each detected once; the counter keeps the verdict of first detection, which can be
+      // Likely when memory.events' oom rose one poll before its oom_kill (the incident itself is then
+      // raised to Confirmed, as asserted above)
       String metrics = get("/metrics");
-      assertTrue(metrics.contains("oomwatch_incidents_detected_total{verdict=\"Confirmed\"} 2.0"), metrics);
+      double detected = metrics.lines().filter(l -> l.startsWith("oomwatch_incidents_detected_total{"))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+      assertEquals(2.0, detected, metrics);
     });
   }
 
