@@ -54,7 +54,8 @@ class BenchSmokeTest {
   void steadyStateAndStormOnASmallNode() throws Exception {
     SandboxTestSupport.requirePrerequisites(true);
     BenchPlan plan = new BenchPlan(Set.of(Phase.STEADY, Phase.STORM), List.of(), 3,
-        List.of(new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1))), Duration.ofSeconds(1), Duration.ofSeconds(3),
+        List.of(new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1)),
+            new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1), false)), Duration.ofSeconds(1), Duration.ofSeconds(3),
         600, Duration.ofSeconds(3));
     JsonNode result = run(plan);
 
@@ -64,6 +65,10 @@ class BenchSmokeTest {
     assertTrue(steady.path("cpuPercentOfOneCore").asDouble() >= 0, steady.toString());
     assertEquals(0.0, steady.at("/api/writesPerMinute").asDouble(), "nothing happened, nothing written: " + steady);
     assertTrue(steady.path("readiness").asText().contains("source cgroup: LIVE"), steady.toString());
+    assertTrue(steady.path("readiness").asText().contains("3 live sandboxes"), "the runsc state files are read: " + steady);
+    JsonNode unprivileged = result.at("/steady/1");
+    assertTrue(unprivileged.path("readiness").asText().contains("source kmsg: DISABLED"), unprivileged.toString());
+    assertTrue(!unprivileged.path("readiness").asText().contains("3 live sandboxes"), unprivileged.toString());
     JsonNode storm = result.path("storm");
     assertEquals(30, storm.path("kills").asLong(), "600 a minute for 3 s");
     assertEquals(30, storm.path("killsDetected").asLong(), storm.toString());
