@@ -111,7 +111,7 @@ final class Detector implements AutoCloseable {
       var sandbox = unlimited.observation().sandbox();
       publisher.submitWarning(unlimited.pod().ref(), OomMessages.LIMIT_NOT_ENFORCED,
           OomMessages.limitNotEnforcedMessage(unlimited), "unlimited-" + sandbox.sandboxId(),
-          Optional.of(PodConditionWriter.LIMIT_NOT_ENFORCED_TYPE), java.time.Instant.now());
+          Optional.of(PodConditionWriter.LIMIT_NOT_ENFORCED_TYPE), unlimited.seenAt());
     }
   }
 

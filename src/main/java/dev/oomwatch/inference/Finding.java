@@ -14,5 +14,5 @@ public sealed interface Finding {
   record NearOom(WatchedPod pod, long usageBytes, long limitBytes, Instant since) implements Finding {}
 
   /** A sandbox's processes sit in a cgroup with no memory limit while the pod declares one. */
-  record LimitNotEnforced(WatchedPod pod, SandboxUnlimited observation) implements Finding {}
+  record LimitNotEnforced(WatchedPod pod, SandboxUnlimited observation, Instant seenAt) implements Finding {}
 }

@@ -307,7 +307,7 @@ public final class IncidentFusion {
     Optional<WatchedPod> pod = gvisorPods.byUid(unlimited.sandbox().podUid());
     if (pod.isPresent() && pod.get().memoryLimitBytes().isPresent()
         && unlimitedReported.add(unlimited.sandbox().sandboxId())) {
-      findings.add(new Finding.LimitNotEnforced(pod.get(), unlimited));
+      findings.add(new Finding.LimitNotEnforced(pod.get(), unlimited, clock.instant()));
     }
   }
 
