@@ -4,8 +4,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * Entry point: {@code agent} runs the node agent, {@code demo} the embedded demonstration. Only parses
- * the command line and hands over; exit codes: 0 done, 1 failed, 2 bad usage or configuration.
+ * Entry point: {@code agent} runs the node agent, {@code demo} the embedded demonstration, {@code bench}
+ * the benchmark. Only parses the command line and hands over; exit codes: 0 done, 1 failed, 2 bad usage
+ * or configuration.
  */
 @Command(
     name = "gvisor-oom-watcher",
