@@ -2,6 +2,7 @@ package dev.oomwatch.inference;
 
 import dev.oomwatch.model.ByteSizes;
 import dev.oomwatch.model.CgroupOomSignal;
+import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.ContainerExit;
 import dev.oomwatch.model.ContainerMemorySample;
 import dev.oomwatch.model.Evidence;
@@ -42,7 +43,11 @@ import java.util.Set;
  *   <li>{@code Confirmed}: the kernel logged the kill, or a cgroup {@code oom_kill} counter rose;
  *   <li>{@code Likely}: the sandbox died (its sentry exited) within {@link FusionSettings#likelyWindow}
  *       of its pod cgroup hitting the limit (v1 {@code failcnt} with the peak at the limit; v2
- *       {@code max}/{@code oom});
+ *       {@code max}/{@code oom}), and a cgroup poll that started after the death counted no kill. The
+ *       sentry's death comes from another source than the counters, often between two polls; deciding
+ *       before the next poll would call Likely a kill that the pod's {@code oom_kill} is about to confirm
+ *       (v2), so such a pair waits for that poll ({@link CgroupPolled}), or for the window when no poll
+ *       comes;
  *   <li>{@code Possible}: only exit codes point to it — a container ended 128/137/143 with reason
  *       {@code Error}/{@code Unknown}, or the sandbox died, while the pod's last sample was near its
  *       limit and nothing stronger came within the window.
@@ -67,6 +72,8 @@ public final class IncidentFusion {
   private final Map<String, SandboxRef> sandboxes = new HashMap<>();
   private final Map<String, Map<String, ContainerMemorySample>> containerMemory = new HashMap<>();
   private final Set<String> unlimitedReported = new HashSet<>();
+  /** When the latest complete cgroup poll started; null before the first. */
+  private Instant lastPollStarted;
 
   public IncidentFusion(String nodeName, Clock clock, PodCgroupLocator locator, FusionSettings settings) {
     this.nodeName = nodeName;
@@ -81,10 +88,15 @@ public final class IncidentFusion {
     final List<CgroupOomSignal> limitHits = new ArrayList<>();
     final List<SandboxDied> deaths = new ArrayList<>();
     final List<ContainerExit> exits = new ArrayList<>();
+    /** Deaths at the limit that wait for a cgroup poll after them before they are called Likely. */
+    final List<LimitDeath> awaitingPoll = new ArrayList<>();
     MemorySample lastSample;
     Instant aboveSince;
     Instant lastNearOomWarning;
   }
+
+  /** A sandbox death and the limit hit that makes it a Likely OOM. */
+  private record LimitDeath(SandboxDied died, CgroupOomSignal hit) {}
 
   /** An incident being built: its identity, its strongest verdict so far, its evidence. */
   private static final class Open {
@@ -123,6 +135,8 @@ public final class IncidentFusion {
       containerMemory.computeIfAbsent(sample.sandboxId(), k -> new HashMap<>()).put(sample.containerId(), sample);
     } else if (observation instanceof SandboxUnlimited unlimited) {
       onUnlimited(unlimited, gvisorPods, findings);
+    } else if (observation instanceof CgroupPolled polled) {
+      onCgroupPolled(polled, gvisorPods, findings);
     }
     return findings;
   }
@@ -146,6 +160,14 @@ public final class IncidentFusion {
           }
         }
       }
+      for (Iterator<LimitDeath> waiting = state.awaitingPoll.iterator(); waiting.hasNext(); ) {
+        LimitDeath pair = waiting.next();
+        if (olderThan(pair.died().noticedAt(), settings.likelyWindow(), now)) {
+          // no cgroup poll came after the death (the source stalls or stopped): decide without it
+          waiting.remove();
+          pod.ifPresent(p -> findings.add(likely(p, state, pair.died(), pair.hit())));
+        }
+      }
       for (Iterator<ContainerExit> exits = state.exits.iterator(); exits.hasNext(); ) {
         ContainerExit exit = exits.next();
         if (olderThan(exit.finishedAt(), settings.sameKillWindow(), now)) {
@@ -154,7 +176,7 @@ public final class IncidentFusion {
       }
       state.limitHits.removeIf(hit -> olderThan(hit.snapshot().sampledAt(), settings.sameKillWindow(), now));
       state.open.removeIf(open -> olderThan(open.lastSignal, settings.sameKillWindow(), now));
-      if (pod.isEmpty() && state.open.isEmpty() && state.deaths.isEmpty()) {
+      if (pod.isEmpty() && state.open.isEmpty() && state.deaths.isEmpty() && state.awaitingPoll.isEmpty()) {
         it.remove();
       }
     }
@@ -223,7 +245,8 @@ public final class IncidentFusion {
       SandboxDied died = deaths.next();
       if (within(died.noticedAt(), at, settings.likelyWindow())) {
         deaths.remove();
-        findings.add(likely(pod.get(), state, died, signal));
+        // A poll that started after the death delivered its kill counters before this hit
+        decideOrAwaitPoll(pod.get(), state, new LimitDeath(died, signal), at, findings);
         return;
       }
     }
@@ -249,7 +272,7 @@ public final class IncidentFusion {
     for (CgroupOomSignal hit : state.limitHits) {
       if (within(hit.snapshot().sampledAt(), died.noticedAt(), settings.likelyWindow())) {
         state.limitHits.remove(hit);
-        findings.add(likely(pod.get(), state, died, hit));
+        decideOrAwaitPoll(pod.get(), state, new LimitDeath(died, hit), lastPollStarted, findings);
         return;
       }
     }
@@ -300,6 +323,38 @@ public final class IncidentFusion {
     if (longEnough && quietEnough) {
       state.lastNearOomWarning = at;
       findings.add(new Finding.NearOom(pod.get(), sample.snapshot().usageBytes(), limit, state.aboveSince));
+    }
+  }
+
+  /**
+   * A death at the limit is Likely once a cgroup poll that started after it ({@code polledAt}) has
+   * been delivered: had that poll seen a kill counter rise, the incident would be Confirmed already
+   * and the pair only adds its evidence to it.
+   */
+  private void decideOrAwaitPoll(WatchedPod pod, PodState state, LimitDeath pair, Instant polledAt,
+      List<Finding> findings) {
+    if (polledAt != null && polledAt.isAfter(pair.died().noticedAt())) {
+      findings.add(likely(pod, state, pair.died(), pair.hit()));
+    } else {
+      state.awaitingPoll.add(pair);
+    }
+  }
+
+  private void onCgroupPolled(CgroupPolled polled, GvisorPods gvisorPods, List<Finding> findings) {
+    lastPollStarted = max(lastPollStarted, polled.startedAt());
+    for (Map.Entry<String, PodState> entry : pods.entrySet()) {
+      PodState state = entry.getValue();
+      if (state.awaitingPoll.isEmpty()) {
+        continue;
+      }
+      Optional<WatchedPod> pod = gvisorPods.byUid(entry.getKey());
+      for (Iterator<LimitDeath> waiting = state.awaitingPoll.iterator(); waiting.hasNext(); ) {
+        LimitDeath pair = waiting.next();
+        if (polled.startedAt().isAfter(pair.died().noticedAt())) {
+          waiting.remove();
+          pod.ifPresent(p -> findings.add(likely(p, state, pair.died(), pair.hit())));
+        }
+      }
     }
   }
 

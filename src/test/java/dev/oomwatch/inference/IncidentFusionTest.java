@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oomwatch.model.CgroupMemorySnapshot;
 import dev.oomwatch.model.CgroupOomSignal;
+import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.ContainerExit;
 import dev.oomwatch.model.ContainerMemorySample;
 import dev.oomwatch.model.IncidentIds;
@@ -204,11 +205,56 @@ class IncidentFusionTest {
   }
 
   @Test
-  void theLimitHitFirstAndTheDeathAPollLaterIsLikelyToo() {
+  void theLimitHitFirstAndTheDeathAPollLaterIsLikelyOnceAPollAfterTheDeathCountedNoKill() {
     List<OomIncident> found = new ArrayList<>(feed(signal(V1_POD, V1_KMSG_SANDBOX, CgroupOomSignal.Kind.LIMIT_HIT,
-        "failcnt", 0, 108, FusionFixtures.v1Pod("after-oom", T0))));
-    clock.advance(Duration.ofSeconds(1));
-    found.addAll(feed(new SandboxDied(sandbox(V1_POD, V1_KMSG_SANDBOX, 7932), clock.instant(), "sentry exited")));
+        "failcnt", 0, 108, FusionFixtures.v1Pod("after-oom", T0)), new CgroupPolled(T0)));
+    clock.advance(Duration.ofMillis(400));
+    Instant died = clock.instant();
+    found.addAll(feed(new SandboxDied(sandbox(V1_POD, V1_KMSG_SANDBOX, 7932), died, "sentry exited")));
+    assertEquals(List.of(), found, "the next poll may still count the kill");
+    clock.advance(Duration.ofMillis(600));
+    found.addAll(feed(new CgroupPolled(died.minusMillis(1))));
+    assertEquals(List.of(), found, "a poll that started before the death proves nothing");
+    found.addAll(feed(new CgroupPolled(clock.instant())));
+    assertEquals(1, found.size());
+    assertEquals(Verdict.LIKELY, found.get(0).verdict());
+    assertEquals(List.of("cgroup", "runsc"), found.get(0).evidence().stream().map(e -> e.source()).toList());
+  }
+
+  /**
+   * The race CI met on real cgroup v2: {@code memory.events} {@code max} rose while the app allocated,
+   * the runsc source noticed the dead sentry between two polls, and the next poll read {@code oom_kill}
+   * 0 → 1. The first report must already say Confirmed, not Likely then Confirmed.
+   */
+  @Test
+  void aV2DeathBetweenALimitHitAndTheOomKillCounterIsConfirmedFromTheStart() {
+    CgroupMemorySnapshot running = FusionFixtures.v2Pod("running", T0);
+    CgroupMemorySnapshot killed = FusionFixtures.v2Pod("after-kill", T0.plusSeconds(1));
+    List<OomIncident> found = new ArrayList<>(feed(signal(V2_POD, "aaaa1111bbbb2222", CgroupOomSignal.Kind.LIMIT_HIT,
+        "max", 10, 12, running), new CgroupPolled(T0)));
+    clock.advance(Duration.ofMillis(500));
+    found.addAll(feed(new SandboxDied(sandbox(V2_POD, "aaaa1111bbbb2222", 1234), clock.instant(), "sentry exited")));
+    clock.set(T0.plusSeconds(1));
+    found.addAll(feed(signal(V2_POD, "aaaa1111bbbb2222", CgroupOomSignal.Kind.OOM_KILL, "oom_kill",
+        running.oomKill().getAsLong(), killed.oomKill().getAsLong(), killed), new CgroupPolled(T0.plusSeconds(1))));
+    found.addAll(passTime(Duration.ofMinutes(1)));
+
+    assertTrue(found.stream().allMatch(i -> i.verdict() == Verdict.CONFIRMED), found.toString());
+    assertEquals(1, latest(found).size(), found.toString());
+    OomIncident last = found.get(found.size() - 1);
+    assertEquals(List.of("cgroup", "cgroup", "runsc"), last.evidence().stream().map(e -> e.source()).toList());
+    assertTrue(last.evidence().get(0).detail().contains("oom_kill 0 → 1"), last.evidence().toString());
+    assertEquals("exe (pid 1234, gVisor sentry)", last.victim());
+  }
+
+  @Test
+  void aDeathAtTheLimitIsLikelyWithinTheWindowWhenNoPollComes() {
+    feed(signal(V1_POD, V1_KMSG_SANDBOX, CgroupOomSignal.Kind.LIMIT_HIT, "failcnt", 0, 108,
+        FusionFixtures.v1Pod("after-oom", T0)));
+    clock.advance(Duration.ofMillis(500));
+    assertEquals(List.of(), feed(new SandboxDied(sandbox(V1_POD, V1_KMSG_SANDBOX, 7932), clock.instant(), "exited")));
+    List<OomIncident> found = passTime(Duration.ofSeconds(10));
+    assertEquals(1, found.size(), "the cgroup source stalled: decided without its next poll");
     assertEquals(Verdict.LIKELY, found.get(0).verdict());
   }
 

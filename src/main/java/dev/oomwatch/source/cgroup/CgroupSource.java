@@ -1,5 +1,6 @@
 package dev.oomwatch.source.cgroup;
 
+import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.source.Source;
@@ -8,6 +9,7 @@ import dev.oomwatch.source.SourceHealth.State;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
@@ -23,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * The memory cgroups of the node's gVisor pods as a {@link Source}: polls, at a fixed interval (1 s by
  * default), the pod cgroup and the child cgroups (the sandbox's) of every pod the supplier names, and
  * hands the sink {@link dev.oomwatch.model.CgroupOomSignal}s when a kill or limit counter rose and
- * {@link dev.oomwatch.model.MemorySample}s while a pod is near its limit. What is compared, and why,
+ * {@link dev.oomwatch.model.MemorySample}s while a pod is near its limit, then a
+ * {@link CgroupPolled} that closes each successful poll. What is compared, and why,
  * is described on {@link CgroupPoller}; in short: works on cgroup v1 and v2, with kubelet's cgroupfs
  * and systemd drivers and every QoS class, all found from the mounted tree, not from config.
  *
@@ -74,6 +77,7 @@ public final class CgroupSource implements Source {
   private final Supplier<? extends Collection<WatchedPod>> pods;
   private final Duration interval;
   private final PollCounters counters = new PollCounters();
+  private final Clock clock;
   private final CgroupPoller poller;
   private final CountDownLatch closed = new CountDownLatch(1);
 
@@ -111,8 +115,8 @@ public final class CgroupSource implements Source {
     if (!(nearLimitShare > 0 && nearLimitShare <= 1)) {
       throw new IllegalArgumentException("near-limit share must be in (0, 1]: " + nearLimitShare);
     }
-    this.poller = new CgroupPoller(cgroupRoot, nearLimitShare, Objects.requireNonNull(clock, "clock"),
-        counters);
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.poller = new CgroupPoller(cgroupRoot, nearLimitShare, clock, counters);
     this.health = new SourceHealth(NAME, State.STARTING, "first poll of " + cgroupRoot + " pending");
   }
 
@@ -197,9 +201,17 @@ public final class CgroupSource implements Source {
   private void pollOnce() {
     try {
       Collection<WatchedPod> watched = pods.get();
+      Instant started = clock.instant();
       CgroupLayout layout = poller.poll(watched == null ? List.of() : watched, this::deliver);
       counters.polls.incrementAndGet();
       markLive(layout);
+      // after every signal of the poll: inference waits for it before calling a death Likely
+      CgroupPolled polled = new CgroupPolled(started);
+      try {
+        deliver(polled);
+      } catch (RuntimeException e) {
+        log.error("the cgroup sink failed on {}", polled, e);
+      }
     } catch (CgroupUnavailableException e) {
       counters.failedPolls.incrementAndGet();
       fail(e.getMessage(), null);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oomwatch.model.CgroupOomSignal;
+import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.source.SourceHealth;
@@ -34,8 +35,18 @@ class CgroupSourceTest {
       "mount the host's /sys/fs/cgroup (read-only is enough) and pass its path with --cgroup-root";
 
   @TempDir Path root;
+  /** What the source sent, but the marker that closes each poll. */
   private final List<Observation> sunk = new CopyOnWriteArrayList<>();
+  /** Everything it sent, in order. */
+  private final List<Observation> all = new CopyOnWriteArrayList<>();
   private CgroupSource source;
+
+  private void collect(Observation observation) {
+    all.add(observation);
+    if (!(observation instanceof CgroupPolled)) {
+      sunk.add(observation);
+    }
+  }
 
   @AfterEach
   void closeSource() {
@@ -56,7 +67,7 @@ class CgroupSourceTest {
     assertEquals(State.STARTING, source.health().state());
     assertEquals("cgroup", source.name());
     assertTrue(source.oomCapable());
-    source.start(sunk::add);
+    source.start(this::collect);
     Eventually.until("a baseline poll", () -> source.stats().cgroupsRead() >= 2);
     assertEquals(new SourceHealth("cgroup", State.LIVE, "reading memory cgroups under " + root
         + " (cgroup v2, systemd driver) every 10 ms"), source.health());
@@ -70,13 +81,19 @@ class CgroupSourceTest {
     assertEquals(2, source.stats().signalsEmitted());
     assertEquals(1, source.stats().podsWatched());
     assertEquals(2, source.layout().orElseThrow().version());
+
+    // the poll that saw the kill is closed by a marker after its signals, stamped no later than they
+    Eventually.until("the poll's marker", () -> all.indexOf(sunk.get(1)) < all.size() - 1);
+    Observation next = all.get(all.indexOf(sunk.get(1)) + 1);
+    assertTrue(next instanceof CgroupPolled, "after the poll's signals: " + next);
+    assertTrue(!((CgroupPolled) next).startedAt().isAfter(kill.snapshot().sampledAt()), next + " vs " + kill);
   }
 
   @Test
   void aMissingRootFailsWithOneWarningAndIsPolledUntilItAppears() {
     Path missing = root.resolve("host/sys/fs/cgroup");
     try (CapturedLog log = new CapturedLog()) {
-      fast(missing, List::of).start(sunk::add);
+      fast(missing, List::of).start(this::collect);
       Eventually.until("several failed polls", () -> source.stats().failedPolls() >= 5);
       String sentence = "cannot read the cgroup root " + missing + ": no such directory; " + ADVICE;
       assertEquals(new SourceHealth("cgroup", State.FAILED, sentence), source.health());
@@ -94,7 +111,7 @@ class CgroupSourceTest {
   @Test
   void aTreeWithoutMemoryControllerFails() {
     CgroupFixtures.write(root.resolve("cgroup.controllers"), "cpuset cpu io pids\n");
-    fast(root, List::of).start(sunk::add);
+    fast(root, List::of).start(this::collect);
     Eventually.until("a failed poll", () -> source.stats().failedPolls() >= 1);
     assertEquals(new SourceHealth("cgroup", State.FAILED, "no memory cgroup controller under " + root + ": "
         + ADVICE), source.health());
@@ -111,7 +128,7 @@ class CgroupSourceTest {
           throw e;
         }
         return List.of(watched(V2_POD_UID));
-      }).start(sunk::add);
+      }).start(this::collect);
       Eventually.until("several failed polls", () -> source.stats().failedPolls() >= 3);
       assertEquals(State.FAILED, source.health().state());
       assertEquals("polling the memory cgroups under " + root + " failed: java.lang.IllegalStateException:"
@@ -128,7 +145,7 @@ class CgroupSourceTest {
   void aFailingSinkDoesNotStopTheSource() {
     CgroupFixtures.layV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.RUNNING);
     fast(root, () -> List.of(watched(V2_POD_UID))).start(observation -> {
-      sunk.add(observation);
+      collect(observation);
       throw new IllegalStateException("sink broke");
     });
     Eventually.until("a baseline", () -> source.stats().cgroupsRead() >= 2);
@@ -137,7 +154,9 @@ class CgroupSourceTest {
       Eventually.until("both signals", () -> sunk.size() == 2);
       long polls = source.stats().polls();
       Eventually.until("more polls", () -> source.stats().polls() > polls + 2);
-      assertEquals(2, log.lines().stream().filter(line -> line.contains("the cgroup sink failed")).count());
+      assertEquals(2, log.lines().stream()
+          .filter(line -> line.contains("the cgroup sink failed on CgroupOomSignal")).count());
+      assertTrue(log.lines().stream().anyMatch(line -> line.contains("the cgroup sink failed on CgroupPolled")));
     }
     assertEquals(0, source.stats().failedPolls());
     assertTrue(source.health().live());
@@ -146,8 +165,8 @@ class CgroupSourceTest {
   @Test
   void startsOnceClosesIdempotentlyAndIsSilentAfterClose() {
     CgroupFixtures.layV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.RUNNING);
-    fast(root, () -> List.of(watched(V2_POD_UID))).start(sunk::add);
-    assertThrows(IllegalStateException.class, () -> source.start(sunk::add));
+    fast(root, () -> List.of(watched(V2_POD_UID))).start(this::collect);
+    assertThrows(IllegalStateException.class, () -> source.start(this::collect));
     Eventually.until("a poll", () -> source.stats().polls() >= 1);
     source.close();
     source.close();
@@ -155,7 +174,7 @@ class CgroupSourceTest {
     CgroupFixtures.moveV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.AFTER_KILL);
     assertEquals(polls, source.stats().polls(), "the thread has stopped");
     assertEquals(List.of(), sunk);
-    assertThrows(IllegalStateException.class, () -> source.start(sunk::add));
+    assertThrows(IllegalStateException.class, () -> source.start(this::collect));
   }
 
   @Test
