@@ -10,6 +10,7 @@ import dev.oomwatch.lab.SandboxTestSupport;
 import dev.oomwatch.lab.SandboxWorkload;
 import dev.oomwatch.model.CgroupOomSignal;
 import dev.oomwatch.model.CgroupOomSignal.Kind;
+import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.MemorySample;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.PodRef;
@@ -65,8 +66,9 @@ class CgroupSourceSandboxTest {
           "sandbox still running; its log: " + scenario.sandbox().log());
       CgroupOomSignal kill = await(sunk, Kind.OOM_KILL);
       CgroupOomSignal limitHit = await(sunk, Kind.LIMIT_HIT);
-      log.info("{} pod: {} after {} ms; observations: {}", qos, describe(sunk), scenario.elapsed().toMillis(),
-          sunk.size());
+      List<String> observed = describe(sunk);
+      log.info("{} pod: {} after {} ms; observations: {}", qos, observed, scenario.elapsed().toMillis(),
+          observed.size());
 
       assertEquals(pod.uid(), kill.podUid());
       assertEquals(Optional.of(sandboxId), kill.sandboxId());
@@ -136,8 +138,9 @@ class CgroupSourceSandboxTest {
         .findFirst();
   }
 
+  /** The signals and samples, without the markers that close each poll. */
   private static List<String> describe(List<Observation> sunk) {
-    return sunk.stream().map(o -> {
+    return sunk.stream().filter(o -> !(o instanceof CgroupPolled)).map(o -> {
       if (o instanceof CgroupOomSignal s) {
         return s.kind() + " " + s.counter() + " " + s.before() + "->" + s.after() + " in " + s.snapshot().cgroupPath();
       }
