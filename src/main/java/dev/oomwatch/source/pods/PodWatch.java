@@ -88,12 +88,28 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
 
   @Override
   public Optional<WatchedPod> byUid(String podUid) {
+    return cachedPod(podUid)
+        .filter(this::isOnThisNode)
+        .flatMap(pod -> gvisorRuntimeClass(pod).map(rc -> toWatched(pod, rc)));
+  }
+
+  /**
+   * The cached pod with this uid. fabric8's cache updates a pod's index entries under a lock that its
+   * index lookups do not take, removing the old entry before adding the new one: while a pod is being
+   * updated (as kubelet does when its sandbox dies, just when kills arrive) the index can miss it. The
+   * store itself always holds the old or the new pod, so a miss is checked there (a scan of this node's
+   * pods, only when the index has no answer).
+   */
+  Optional<Pod> cachedPod(String podUid) {
     if (pods == null) {
       return Optional.empty();
     }
-    return pods.getIndexer().byIndex(UID_INDEX, podUid).stream()
-        .filter(this::isOnThisNode)
-        .flatMap(pod -> gvisorRuntimeClass(pod).map(rc -> toWatched(pod, rc)).stream())
+    Optional<Pod> indexed = pods.getIndexer().byIndex(UID_INDEX, podUid).stream().findFirst();
+    if (indexed.isPresent()) {
+      return indexed;
+    }
+    return pods.getStore().list().stream()
+        .filter(pod -> pod.getMetadata() != null && podUid.equals(pod.getMetadata().getUid()))
         .findFirst();
   }
 

@@ -7,9 +7,11 @@ import dev.oomwatch.demo.Await;
 import dev.oomwatch.demo.EmbeddedCluster;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -46,6 +48,53 @@ class PodWatchTest {
     assertEquals(ref, pod.get().ref());
     assertEquals("gvisor", pod.get().runtimeClassName());
     assertEquals(OptionalLong.of(64L << 20), pod.get().memoryLimitBytes());
+  }
+
+  /**
+   * fabric8's informer cache updates its indices without the lock its lookups by index skip: while a
+   * pod is being updated, its uid can be missing from the index for a moment. A lookup then must not
+   * say the pod is not watched — the kill being judged would be dropped (kubelet updates a pod exactly
+   * when its sandbox dies, so this is when kills arrive).
+   */
+  @Test
+  void aPodBeingUpdatedIsNeverMissing() throws Exception {
+    PodRef ref = cluster.createRunningPod("default", "busy", "node-a", "gvisor", "c", "64Mi");
+    assertTrue(await(ref).isPresent());
+    int updates = 300;
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread updater = new Thread(() -> {
+      try {
+        for (int i = 1; i <= updates; i++) {
+          String n = Integer.toString(i);
+          cluster.client().pods().inNamespace("default").withName("busy")
+              .edit(pod -> new PodBuilder(pod).editMetadata().addToLabels("n", n).endMetadata().build());
+        }
+      } catch (RuntimeException e) {
+        failure.set(e);
+      }
+    }, "pod-updater");
+    updater.start();
+    long lookups = 0;
+    long misses = 0;
+    while (updater.isAlive() || !labelSeen(ref, Integer.toString(updates))) {
+      lookups++;
+      if (watch.byUid(ref.uid()).isEmpty()) {
+        misses++;
+      }
+      if (!updater.isAlive() && failure.get() != null) {
+        throw new AssertionError("updating the pod failed", failure.get());
+      }
+    }
+    assertEquals(0, misses, misses + " of " + lookups + " lookups missed the pod during " + updates + " updates");
+  }
+
+  private boolean labelSeen(PodRef ref, String value) {
+    return watch.all().stream().anyMatch(p -> p.ref().equals(ref))
+        && value.equals(cachedLabel(ref));
+  }
+
+  private String cachedLabel(PodRef ref) {
+    return watch.cachedPod(ref.uid()).map(p -> p.getMetadata().getLabels().get("n")).orElse(null);
   }
 
   @Test
