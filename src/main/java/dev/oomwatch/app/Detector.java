@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * Fans sources in: takes observations from any source thread and runs the fusion on its own single
  * thread — once the pod cache has synced (observations that arrive earlier, such as the kernel log
  * replayed at start, wait for it) — plus a tick every second for its time-based decisions; hands what
- * it finds to the publisher. A kernel kill in a pod cgroup whose pod is not in the cache yet is looked
- * at once more after {@link #POD_CACHE_GRACE} (the pod informer may lag the kernel). {@link #accept} is
+ * it finds to the publisher. A kernel kill in a pod cgroup that the fusion finds no watched pod for is
+ * looked at once more after {@link #POD_CACHE_GRACE} (the pod informer may lag the kernel); a kill of a
+ * pod that is still not a watched gVisor pod then is counted as ignored. {@link #accept} is
  * thread-safe and never blocks.
  */
 final class Detector implements AutoCloseable {
@@ -78,8 +79,10 @@ final class Detector implements AutoCloseable {
         return;
       }
       if (observation instanceof KernelOomKill kill) {
-        boolean inPodCgroup = locator.podUid(kill.taskMemcg()).isPresent();
-        if (firstLook && inPodCgroup && pods.byUid(locator.podUid(kill.taskMemcg()).get()).isEmpty()) {
+        // No watched pod for a kill in a pod cgroup: the informer may lag the kernel. Look once more,
+        // whatever the cache says now — asking it again here and trusting a second answer would drop a
+        // kill whose pod the first lookup missed for a moment.
+        if (firstLook && locator.podUid(kill.taskMemcg()).isPresent()) {
           thread.schedule(() -> judge(kill, false), POD_CACHE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
           return;
         }
