@@ -52,8 +52,9 @@ public final class Bench {
   static final String HANDLER = "runsc";
   static final Path CGROUP_ROOT = LabPrerequisites.DEFAULT_CGROUP_ROOT;
   /** The chart's {@code jvmOptions} ({@code charts/gvisor-oom-watcher/values.yaml}; a test keeps them equal). */
-  static final String CHART_JVM_OPTIONS = "-XX:+UseSerialGC -Xmx64m -Xss256k -XX:MaxMetaspaceSize=64m"
-      + " -XX:ReservedCodeCacheSize=24m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+ExitOnOutOfMemoryError";
+  static final String CHART_JVM_OPTIONS = "-XX:+UseSerialGC -Xms16m -Xmx64m -Xmn6m -XX:MinHeapFreeRatio=10"
+      + " -XX:MaxHeapFreeRatio=30 -Xss256k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=24m"
+      + " -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+ExitOnOutOfMemoryError";
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
   /** The footprint targets. */
   static final double CPU_TARGET_PERCENT = 1.0;
