@@ -12,7 +12,8 @@ import java.util.Optional;
 
 /**
  * Looks up a process in a proc filesystem ({@code /proc} on a node; a fake tree in tests): whether it
- * runs, and since when. Stateless and thread-safe.
+ * runs, and since when. Thread-safe: each thread reads into a buffer of its own, reused (no state
+ * otherwise).
  */
 final class ProcessProbe {
 
@@ -28,6 +29,8 @@ final class ProcessProbe {
   /** The proc entry could not be read or made sense of (permissions, garbage); decide nothing. */
   record Unknown(String reason) implements Finding {}
 
+  private static final ThreadLocal<byte[]> BUFFER = ThreadLocal.withInitial(() -> new byte[1024]);
+
   private final Path procRoot;
 
   ProcessProbe(Path procRoot) {
@@ -40,8 +43,9 @@ final class ProcessProbe {
 
   Finding probe(long pid) {
     Path stat = procRoot.resolve(Long.toString(pid)).resolve("stat");
-    // The line is a few hundred bytes (comm is at most 64); a longer one is not a stat line.
-    byte[] bytes = new byte[1024];
+    // The line is a few hundred bytes (comm is at most 64); a longer one is not a stat line. Every
+    // sandbox's sentry is probed every second: the buffer is reused, one per thread.
+    byte[] bytes = BUFFER.get();
     int length = 0;
     try (InputStream in = Files.newInputStream(stat)) {
       for (int read; length < bytes.length
@@ -59,7 +63,7 @@ final class ProcessProbe {
       }
       return new Unknown("cannot read " + stat + ": " + e.getMessage());
     }
-    Optional<ProcStat> parsed = ProcStat.parse(new String(bytes, 0, length, ISO_8859_1).strip());
+    Optional<ProcStat> parsed = ProcStat.parse(bytes, length);
     if (parsed.isEmpty() || parsed.get().pid() != pid) {
       return new Unknown(stat + " does not parse");
     }

@@ -48,6 +48,23 @@ class ProcStatTest {
     assertEquals(expected, ProcStat.parse(line));
   }
 
+  @Test
+  void parsesTheLineAtTheStartOfALargerBuffer() {
+    byte[] buffer = new byte[1024];
+    byte[] line = (SENTRY + "\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    System.arraycopy(line, 0, buffer, 0, line.length);
+    assertEquals(Optional.of(new ProcStat(7971, "exe", 'S', 173383)), ProcStat.parse(buffer, line.length));
+    assertEquals(Optional.empty(), ProcStat.parse(buffer, 5), "a cut line");
+    assertEquals(Optional.empty(), ProcStat.parse(buffer, buffer.length + 1));
+  }
+
+  @Test
+  void aLineWithACharThatNoStatFileHoldsIsNotOne() {
+    assertEquals(Optional.empty(), ProcStat.parse(SENTRY.replace("(exe)", "(\u20ac)")));
+    assertEquals(Optional.of(new ProcStat(7971, "\u00e9", 'S', 173383)),
+        ProcStat.parse(SENTRY.replace("(exe)", "(\u00e9)")), "ISO-8859-1 is bytes");
+  }
+
   @ParameterizedTest
   @ValueSource(chars = {'Z', 'X', 'x'})
   void zombiesAndDeadProcessesHaveExited(char state) {
