@@ -96,9 +96,9 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
   /**
    * The cached pod with this uid. fabric8's cache updates a pod's index entries under a lock that its
    * index lookups do not take, removing the old entry before adding the new one: while a pod is being
-   * updated (as kubelet does when its sandbox dies, just when kills arrive) the index can miss it. The
-   * store itself always holds the old or the new pod, so a miss is checked there (a scan of this node's
-   * pods, only when the index has no answer).
+   * updated (as kubelet does when its sandbox dies, just when kills arrive) the index can miss it
+   * (fabric8io/kubernetes-client#7265, open for 7.x). The store itself always holds the old or the new
+   * pod, so a miss is checked there (a scan of this node's pods, only when the index has no answer).
    */
   Optional<Pod> cachedPod(String podUid) {
     if (pods == null) {
