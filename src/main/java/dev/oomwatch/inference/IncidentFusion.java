@@ -32,6 +32,7 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Folds every signal about gVisor pods into incidents with a verdict, and into the NearOOM and
@@ -160,14 +161,8 @@ public final class IncidentFusion {
           }
         }
       }
-      for (Iterator<LimitDeath> waiting = state.awaitingPoll.iterator(); waiting.hasNext(); ) {
-        LimitDeath pair = waiting.next();
-        if (olderThan(pair.died().noticedAt(), settings.likelyWindow(), now)) {
-          // no cgroup poll came after the death (the source stalls or stopped): decide without it
-          waiting.remove();
-          pod.ifPresent(p -> findings.add(likely(p, state, pair.died(), pair.hit())));
-        }
-      }
+      // no cgroup poll came after these deaths (the source stalls or stopped): decide without it
+      decideWaiting(state, pod, pair -> olderThan(pair.died().noticedAt(), settings.likelyWindow(), now), findings);
       for (Iterator<ContainerExit> exits = state.exits.iterator(); exits.hasNext(); ) {
         ContainerExit exit = exits.next();
         if (olderThan(exit.finishedAt(), settings.sameKillWindow(), now)) {
@@ -347,13 +342,19 @@ public final class IncidentFusion {
       if (state.awaitingPoll.isEmpty()) {
         continue;
       }
-      Optional<WatchedPod> pod = gvisorPods.byUid(entry.getKey());
-      for (Iterator<LimitDeath> waiting = state.awaitingPoll.iterator(); waiting.hasNext(); ) {
-        LimitDeath pair = waiting.next();
-        if (polled.startedAt().isAfter(pair.died().noticedAt())) {
-          waiting.remove();
-          pod.ifPresent(p -> findings.add(likely(p, state, pair.died(), pair.hit())));
-        }
+      decideWaiting(state, gvisorPods.byUid(entry.getKey()),
+          pair -> polled.startedAt().isAfter(pair.died().noticedAt()), findings);
+    }
+  }
+
+  /** Calls the waiting pairs that are {@code ready} Likely (and lets them go if the pod is gone). */
+  private void decideWaiting(PodState state, Optional<WatchedPod> pod, Predicate<LimitDeath> ready,
+      List<Finding> findings) {
+    for (Iterator<LimitDeath> waiting = state.awaitingPoll.iterator(); waiting.hasNext(); ) {
+      LimitDeath pair = waiting.next();
+      if (ready.test(pair)) {
+        waiting.remove();
+        pod.ifPresent(p -> findings.add(likely(p, state, pair.died(), pair.hit())));
       }
     }
   }
