@@ -359,7 +359,8 @@ final class CgroupPoller {
     deliver(signal, sink);
   }
 
-  private static void deliver(Observation observation, Consumer<Observation> sink) {
+  /** Hands {@code observation} to {@code sink}; a sink that throws is logged, never propagated. */
+  static void deliver(Observation observation, Consumer<Observation> sink) {
     try {
       sink.accept(observation);
     } catch (RuntimeException e) {

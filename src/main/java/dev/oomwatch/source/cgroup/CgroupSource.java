@@ -206,12 +206,7 @@ public final class CgroupSource implements Source {
       counters.polls.incrementAndGet();
       markLive(layout);
       // after every signal of the poll: inference waits for it before calling a death Likely
-      CgroupPolled polled = new CgroupPolled(started);
-      try {
-        deliver(polled);
-      } catch (RuntimeException e) {
-        log.error("the cgroup sink failed on {}", polled, e);
-      }
+      CgroupPoller.deliver(new CgroupPolled(started), this::deliver);
     } catch (CgroupUnavailableException e) {
       counters.failedPolls.incrementAndGet();
       fail(e.getMessage(), null);
