@@ -68,7 +68,8 @@ class CgroupSourceTest {
     assertEquals("cgroup", source.name());
     assertTrue(source.oomCapable());
     source.start(this::collect);
-    Eventually.until("a baseline poll", () -> source.stats().cgroupsRead() >= 2);
+    // the counters rise during the poll, the health after it
+    Eventually.until("a baseline poll", () -> source.stats().cgroupsRead() >= 2 && source.health().live());
     assertEquals(new SourceHealth("cgroup", State.LIVE, "reading memory cgroups under " + root
         + " (cgroup v2, systemd driver) every 10 ms"), source.health());
     assertEquals(List.of(), sunk);
