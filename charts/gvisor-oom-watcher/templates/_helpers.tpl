@@ -111,6 +111,47 @@ of the host shadows the container's own /sys, /run or /proc.
 {{- printf "/host%s" .Values.hostPaths.runscRoot }}
 {{- end }}
 
+{{- define "gvisor-oom-watcher.procMountPath" -}}
+{{- printf "/host%s" .Values.hostPaths.proc }}
+{{- end }}
+
+{{/*
+The container's securityContext as rendered: the kernel-log mode's when it is on, the unprivileged one
+otherwise.
+*/}}
+{{- define "gvisor-oom-watcher.effectiveSecurityContext" -}}
+{{- if .Values.kernelLog.enabled }}
+{{- toYaml .Values.kernelLog.securityContext }}
+{{- else }}
+{{- toYaml .Values.securityContext }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when the agent runs as uid 0 (runAsUser 0, or privileged without a runAsUser: the image's USER is
+then still 65532, but a privileged root would be the usual override).
+*/}}
+{{- define "gvisor-oom-watcher.runsAsRoot" -}}
+{{- $sc := include "gvisor-oom-watcher.effectiveSecurityContext" . | fromYaml }}
+{{- if and (hasKey $sc "runAsUser") (eq (int $sc.runAsUser) 0) }}true{{ end }}
+{{- end }}
+
+{{/*
+recursiveReadOnly of the host mounts: Enabled whenever the agent runs as uid 0, so that no host cgroup or
+proc file below a read-only mount stays writable for it; as set (or left out) for uid 65532.
+*/}}
+{{- define "gvisor-oom-watcher.recursiveReadOnly" -}}
+{{- $asRoot := include "gvisor-oom-watcher.runsAsRoot" . }}
+{{- with .Values.hostPaths.recursiveReadOnly }}
+{{- if and $asRoot (ne . "Enabled") }}
+{{- fail (printf "hostPaths.recursiveReadOnly is %q, but the agent runs as uid 0: it must be Enabled (or empty), so that no host cgroup or proc file stays writable for it (Kubernetes >= 1.30 and a runtime that supports recursive read-only mounts)" .) }}
+{{- end }}
+{{- . }}
+{{- else }}
+{{- if $asRoot }}Enabled{{ end }}
+{{- end }}
+{{- end }}
+
 {{/*
 The agent's config file (ConfigLoader's YAML keys): the chart owns the keys that depend on how the pod
 is built (paths of the host mounts, the kernel log, the node name from the downward API, in-cluster
@@ -118,7 +159,7 @@ credentials); everything else comes from .Values.config as is, so a key added to
 no template change.
 */}}
 {{- define "gvisor-oom-watcher.config" -}}
-{{- range $key := list "nodeName" "kubeconfig" "cgroupRoot" "runscRoot" "kmsg" }}
+{{- range $key := list "nodeName" "kubeconfig" "cgroupRoot" "runscRoot" "procRoot" "kmsg" }}
 {{- if hasKey $.Values.config $key }}
 {{- fail (printf "config.%s is set by the chart, not in config: see the values hostPaths, kernelLog and README.md" $key) }}
 {{- end }}
@@ -126,6 +167,7 @@ no template change.
 {{- $owned := dict
     "cgroupRoot" (include "gvisor-oom-watcher.cgroupMountPath" .)
     "runscRoot" (include "gvisor-oom-watcher.runscMountPath" .)
+    "procRoot" (include "gvisor-oom-watcher.procMountPath" .)
     "kmsg" (ternary "/dev/kmsg" "off" .Values.kernelLog.enabled) }}
 {{- toYaml (merge $owned (deepCopy .Values.config)) }}
 {{- end }}
@@ -134,9 +176,5 @@ no template change.
 The container's securityContext: the kernel-log mode's when it is on, the unprivileged one otherwise.
 */}}
 {{- define "gvisor-oom-watcher.securityContext" -}}
-{{- if .Values.kernelLog.enabled }}
-{{- toYaml .Values.kernelLog.securityContext }}
-{{- else }}
-{{- toYaml .Values.securityContext }}
-{{- end }}
+{{- include "gvisor-oom-watcher.effectiveSecurityContext" . }}
 {{- end }}

@@ -76,6 +76,7 @@ public final class Agent implements AutoCloseable {
         .runscRoot(config.runscRoot())
         .pollInterval(config.runscPollInterval())
         .cgroupRoot(config.cgroupRoot())
+        .procRoot(config.procRoot())
         .metricsUrl(config.runscMetricsUrl())
         .runscBinary(config.runscBinary())
         .podMemoryLimit(uid -> podWatch.byUid(uid).map(p -> p.memoryLimitBytes()).orElse(OptionalLong.empty()))
@@ -206,6 +207,7 @@ public final class Agent implements AutoCloseable {
     body.append("API server: ").append(apiReachable ? "watching" : "unreachable (observations are kept and"
         + " reported when it returns)").append('\n');
     body.append("pending incidents: ").append(publisher.pendingCount()).append('\n');
+    body.append("host pids: ").append(runsc.hostPids().detail()).append('\n');
     for (SourceHealth h : sourceHealth()) {
       body.append("source ").append(h.source()).append(": ").append(h.state());
       if (h.detail() != null && !h.detail().isEmpty()) {

@@ -32,6 +32,10 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--kmsg", description = "Kernel log device (default /dev/kmsg); 'off' disables it.")
   String kmsg;
 
+  @Option(names = "--proc-root", description = "The host's /proc as mounted in the agent's container (default /proc;"
+      + " the chart mounts it at /host/proc).")
+  String procRoot;
+
   @Option(names = "--runsc-root", description = "runsc state directory (default /run/containerd/runsc/k8s.io).")
   String runscRoot;
 
@@ -96,6 +100,7 @@ final class AgentCommand implements Callable<Integer> {
     put(flags, "kubeconfig", kubeconfig);
     put(flags, "cgroupRoot", cgroupRoot);
     put(flags, "kmsg", kmsg);
+    put(flags, "procRoot", procRoot);
     put(flags, "runscRoot", runscRoot);
     put(flags, "runscMetricsUrl", runscMetricsUrl);
     put(flags, "runtimeHandler", runtimeHandler);

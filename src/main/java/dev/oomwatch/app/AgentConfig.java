@@ -15,6 +15,9 @@ import java.util.Optional;
  * @param cgroupPollInterval   how often pod cgroups are read
  * @param kmsg                 the kernel log device, or empty when turned off ({@code --kmsg=off})
  * @param bootIdPath           the kernel's boot id (part of an incident's identity when the sandbox is unknown)
+ * @param procRoot             the host's proc filesystem as the agent sees it (a container's own {@code /proc}
+ *                             shows its own pid namespace, not the sentries: the chart mounts the host's at
+ *                             {@code /host/proc})
  * @param runscRoot            runsc's state directory for the CRI runtime
  * @param runscPollInterval    how often the runsc state directory is read
  * @param runscMetricsUrl      runsc's metric server, when scraped
@@ -35,6 +38,7 @@ public record AgentConfig(
     Duration cgroupPollInterval,
     Optional<Path> kmsg,
     Path bootIdPath,
+    Path procRoot,
     Path runscRoot,
     Duration runscPollInterval,
     Optional<URI> runscMetricsUrl,

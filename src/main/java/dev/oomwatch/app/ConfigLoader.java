@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   /** The YAML keys, in the order the README documents them. */
   public static final List<String> KEYS = List.of("nodeName", "kubeconfig", "cgroupRoot", "cgroupPollInterval",
-      "kmsg", "bootIdPath", "runscRoot", "runscPollInterval", "runscMetricsUrl", "runscBinary", "runtimeHandler",
+      "kmsg", "bootIdPath", "procRoot", "runscRoot", "runscPollInterval", "runscMetricsUrl", "runscBinary", "runtimeHandler",
       "httpPort", "pendingCapacity", "incidentWritesPerSecond", "incidentTtl", "nearOomShare", "nearOomFor",
       "nearOomRepeat");
   private static final Map<String, String> DEFAULTS = Map.ofEntries(
@@ -33,6 +33,7 @@ public final class ConfigLoader {
       Map.entry("cgroupPollInterval", "1s"),
       Map.entry("kmsg", "/dev/kmsg"),
       Map.entry("bootIdPath", "/proc/sys/kernel/random/boot_id"),
+      Map.entry("procRoot", "/proc"),
       Map.entry("runscRoot", "/run/containerd/runsc/k8s.io"),
       Map.entry("runscPollInterval", "1s"),
       Map.entry("runtimeHandler", "runsc"),
@@ -158,6 +159,11 @@ public final class ConfigLoader {
     Optional<Path> kubeconfig = Optional.ofNullable(v.get("kubeconfig"))
         .map(k -> problems.path(v, "kubeconfig", "--kubeconfig"));
     Path bootIdPath = problems.path(v, "bootIdPath", "bootIdPath (OOMWATCH_BOOT_ID_PATH)");
+    Path procRoot = problems.path(v, "procRoot", "--proc-root");
+    if (!Files.isDirectory(procRoot)) {
+      problems.add("proc root " + procRoot + " is not a directory: mount the host's /proc read-only (the chart"
+          + " mounts it at /host/proc) and pass its path with --proc-root");
+    }
     Path runscRoot = problems.path(v, "runscRoot", "--runsc-root");
     problems.throwIfAny();
     return new AgentConfig(
@@ -167,6 +173,7 @@ public final class ConfigLoader {
         cgroupPoll,
         kmsgPath,
         bootIdPath,
+        procRoot,
         runscRoot,
         runscPoll,
         metricsUrl,

@@ -117,11 +117,12 @@ class HelmChartTest {
     assertTrue(ConfigLoader.KEYS.containsAll(keys.keySet()), keys.keySet() + " not all in " + ConfigLoader.KEYS);
     // the container's paths exist only in the pod; here the loader checks every other key
     AgentConfig config = ConfigLoader.load(Optional.of(file), Map.of("NODE_NAME", "node-a"),
-        Map.of("cgroupRoot", dir.toString()));
+        Map.of("cgroupRoot", dir.toString(), "procRoot", dir.toString()));
     Container agent = chart.agent();
     assertEquals(config.httpPort(), agent.getPorts().get(0).getContainerPort());
     assertEquals(mountPath(agent, "cgroup"), keys.get("cgroupRoot"));
     assertEquals(mountPath(agent, "runsc-root"), keys.get("runscRoot"));
+    assertEquals(mountPath(agent, "host-proc"), keys.get("procRoot"));
     boolean kmsgMounted = agent.getVolumeMounts().stream().anyMatch(m -> m.getName().equals("kmsg"));
     assertEquals(kmsgMounted ? Optional.of(Path.of("/dev/kmsg")) : Optional.empty(), config.kmsg());
     assertEquals(List.of("agent", "--config", "/etc/gvisor-oom-watcher/config.yaml"), agent.getArgs());

@@ -11,6 +11,8 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.SecurityContextBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -56,6 +58,53 @@ class SecurityModesTest {
     assertFalse(Boolean.TRUE.equals(chart.podSpec().getHostNetwork()) || Boolean.TRUE.equals(chart.podSpec().getHostPID())
         || Boolean.TRUE.equals(chart.podSpec().getHostIPC()), "the kernel log needs no host namespace");
     assertEquals(readmeSecurityContext("kernel-log mode"), context, "README.md shows another securityContext");
+  }
+
+  /**
+   * Issue 12: runsc's state files name each sentry by its host pid, which the container's own /proc does
+   * not show. Every mode mounts the host's /proc read-only and hands its path to the agent, without
+   * hostPID.
+   */
+  @Test
+  void everyModeMountsTheHostsProcReadOnlyAndPointsTheAgentAtIt() throws IOException {
+    for (RenderedChart chart : everyMode()) {
+      VolumeMount proc = chart.agent().getVolumeMounts().stream().filter(m -> m.getName().equals("host-proc"))
+          .findFirst().orElseThrow(() -> new AssertionError("no host /proc mount"));
+      assertEquals("/host/proc", proc.getMountPath());
+      assertEquals(Boolean.TRUE, proc.getReadOnly());
+      Volume volume = chart.podSpec().getVolumes().stream().filter(v -> v.getName().equals("host-proc")).findFirst()
+          .orElseThrow();
+      assertEquals("/proc", volume.getHostPath().getPath());
+      assertTrue(chart.agentConfig().contains("procRoot: " + proc.getMountPath() + "\n"), chart.agentConfig());
+      assertFalse(Boolean.TRUE.equals(chart.podSpec().getHostPID()), "no hostPID: a read-only /proc is enough");
+    }
+  }
+
+  /** Issue 12: as uid 0, no host cgroup or proc file below a read-only mount may stay writable. */
+  @Test
+  void everyModeThatRunsAsRootMountsTheHostRecursivelyReadOnly() throws IOException {
+    for (RenderedChart chart : everyMode()) {
+      boolean root = Long.valueOf(0).equals(chart.agent().getSecurityContext().getRunAsUser());
+      for (VolumeMount mount : chart.agent().getVolumeMounts()) {
+        Volume volume = chart.podSpec().getVolumes().stream().filter(v -> v.getName().equals(mount.getName()))
+            .findFirst().orElseThrow();
+        if (volume.getHostPath() != null && root && !"CharDevice".equals(volume.getHostPath().getType())) {
+          assertEquals("Enabled", mount.getRecursiveReadOnly(), mount.getName() + " as uid 0");
+        }
+      }
+    }
+    ChartTools.Result refused = ChartTools.templateResult(List.of("-f",
+        ChartTools.chartDir().resolve("ci/kmsg-values.yaml").toString(), "--set", "hostPaths.recursiveReadOnly=IfPossible"));
+    assertFalse(refused.ok());
+    assertTrue(refused.both().contains("must be Enabled"), refused.both());
+  }
+
+  private static List<RenderedChart> everyMode() throws IOException {
+    List<RenderedChart> modes = new java.util.ArrayList<>();
+    for (java.nio.file.Path values : ChartTools.ciValuesFiles()) {
+      modes.add(RenderedChart.render("-f", values.toString()));
+    }
+    return modes;
   }
 
   @Test

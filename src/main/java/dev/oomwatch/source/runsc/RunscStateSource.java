@@ -91,6 +91,7 @@ public final class RunscStateSource implements Source {
   private final Clock clock;
   private final StateDirectory directory;
   private final ProcessProbe processes;
+  private final HostPidView hostPids;
   private final SandboxTracker tracker;
   private final DeathLedger ledger = new DeathLedger();
   private final RunscMetricsScraper scraper;
@@ -130,8 +131,10 @@ public final class RunscStateSource implements Source {
     this.clock = builder.clock;
     this.directory = new StateDirectory(root, advice(root));
     this.processes = new ProcessProbe(builder.procRoot);
+    this.hostPids = HostPidView.check(builder.procRoot);
     this.tracker = new SandboxTracker(processes,
-        new MemoryLimitProbe(builder.cgroupRoot), builder.podCgroup, builder.podMemoryLimit, ledger);
+        new MemoryLimitProbe(builder.cgroupRoot), builder.podCgroup, builder.podMemoryLimit, ledger,
+        hostPids.visible());
     this.scraper = builder.metricsUrl
         .map(url -> new RunscMetricsScraper(url, builder.exporterPrefix, builder.timeout))
         .orElse(null);
@@ -177,6 +180,9 @@ public final class RunscStateSource implements Source {
     log.info("watching runsc sandboxes in {} every {} ms{}{}", root, pollInterval.toMillis(),
         scraper == null ? "" : ", scraping " + scraper.url(),
         sampler == null ? "" : ", sampling container memory with runsc events");
+    if (!hostPids.visible()) {
+      log.warn("the host's processes are {}", hostPids.detail());
+    }
     threads.add(daemon(this::pollUntilClosed, "runsc-state"));
     if (scraper != null) {
       threads.add(daemon(this::scrapeUntilClosed, "runsc-metrics"));
@@ -214,6 +220,14 @@ public final class RunscStateSource implements Source {
       details.add(part.detail());
     }
     return new SourceHealth(NAME, State.LIVE, String.join("; ", details));
+  }
+
+  /**
+   * Whether the proc root shows the host's processes (checked once, when built); when it does not,
+   * sandbox deaths and memory-limit checks that need the sentries' pids are off.
+   */
+  public HostPidView hostPids() {
+    return hostPids;
   }
 
   /** The counters so far; callable from any thread at any time. */
@@ -317,7 +331,7 @@ public final class RunscStateSource implements Source {
     deliver(update);
     if (!update.procProblems().isEmpty()) {
       problems.add("cannot tell whether sentries run: " + update.procProblems().get(0)
-          + "; run the agent with hostPID and the host's /proc readable (no hidepid)");
+          + "; mount the host's /proc read-only (no hidepid) and pass it with --proc-root");
     }
     if (!problems.isEmpty()) {
       statePart = warnOnce(String.join("; ", problems));
@@ -449,6 +463,9 @@ public final class RunscStateSource implements Source {
 
   /** Whether the sandbox's sentry still runs (not just whether the last poll saw it run). */
   private boolean sentryRuns(SandboxRef ref) {
+    if (!hostPids.visible()) {
+      return knownSandbox(ref.sandboxId()).isPresent(); // its state files are the only witness
+    }
     return ref.sentryPid().isPresent()
         && processes.probe(ref.sentryPid().getAsLong()) instanceof ProcessProbe.Running;
   }
@@ -528,7 +545,10 @@ public final class RunscStateSource implements Source {
       return this;
     }
 
-    /** The host's proc filesystem as the agent sees it; default {@code /proc} (needs hostPID). */
+    /**
+     * The host's proc filesystem as the agent sees it; default {@code /proc}, which in a container is
+     * its own (the chart mounts the host's at {@code /host/proc}). Checked with {@link HostPidView}.
+     */
     public Builder procRoot(Path dir) {
       this.procRoot = Objects.requireNonNull(dir, "procRoot");
       return this;

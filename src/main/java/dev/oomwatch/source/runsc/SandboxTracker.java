@@ -34,9 +34,14 @@ import org.slf4j.LoggerFactory;
  * it only when a runsc command runs. A death is reported once per sandbox (through the
  * {@link DeathLedger} shared with the metric scraper); a sandbox seen again with another sentry pid
  * is a new incarnation, whose own death is reported again. A sandbox whose files are gone is watched
- * for {@link #REMOVED_WATCH} more: its sentry dying then is a death too ({@code runsc delete}). A
- * sandbox whose sentry is already gone when first seen (the agent started after it died, before
- * containerd deleted it), or first seen {@code stopped} with no pid, is reported dead at once.
+ * for {@link #REMOVED_WATCH} more: its sentry dying then is a death too ({@code runsc delete}).
+ *
+ * <p>Only a sandbox seen alive can be seen dying. One whose sentry is not found when first seen (the
+ * agent started after it died, before containerd deleted it — or the proc root is not the host's), or
+ * first seen {@code stopped} with no pid, died at a time nobody knows: it is <em>unknown</em>, never
+ * reported dead, since a death paired with its pod at the limit would make a false OOM. When the proc
+ * root does not show the host's processes at all ({@link HostPidView}), no pid is looked up: no death
+ * and no memory-limit check comes from pids, and a sandbox counts as live while its state files are there.
  *
  * <p>Runsc containers without the CRI pod annotations belong to no pod and are skipped. Not
  * thread-safe: one poller thread calls {@link #update}; {@link #snapshot()} may be read from any
@@ -66,14 +71,16 @@ final class SandboxTracker {
   private final Function<String, Optional<String>> podCgroup;
   private final Function<String, OptionalLong> podMemoryLimit;
   private final DeathLedger ledger;
+  private final boolean pidsVisible;
   private final Map<String, Tracked> tracked = new TreeMap<>();
   private final Set<String> skippedWithoutPod = new HashSet<>();
   private volatile Snapshot snapshot = Snapshot.EMPTY;
 
   SandboxTracker(ProcessProbe processes, MemoryLimitProbe limits,
       Function<String, Optional<String>> podCgroup, Function<String, OptionalLong> podMemoryLimit,
-      DeathLedger ledger) {
+      DeathLedger ledger, boolean pidsVisible) {
     this.processes = processes;
+    this.pidsVisible = pidsVisible;
     this.limits = limits;
     this.podCgroup = podCgroup;
     this.podMemoryLimit = podMemoryLimit;
@@ -112,12 +119,12 @@ final class SandboxTracker {
       if (sandbox.removedAt == null && !bySandbox.containsKey(sandbox.sandboxId)) {
         sandbox.removedAt = now;
       }
-      if (!sandbox.dead && sandbox.pid != 0) {
+      if (pidsVisible && !sandbox.dead && sandbox.pid != 0) {
         checkLiveness(poll, sandbox);
       }
       if (sandbox.removedAt != null) {
         forgetIfSettled(poll, sandbox);
-      } else if (!sandbox.dead && sandbox.startTime >= 0 && !sandbox.limitSettled) {
+      } else if (pidsVisible && !sandbox.dead && sandbox.startTime >= 0 && !sandbox.limitSettled) {
         checkLimit(poll, sandbox);
       }
     }
@@ -131,7 +138,7 @@ final class SandboxTracker {
     sandbox.removedAt = null;
     long newPid = ref.sentryPid().orElse(0);
     if (newPid != 0 && newPid != sandbox.pid) {
-      if (sandbox.pid != 0 && !sandbox.dead) {
+      if (pidsVisible && sandbox.pid != 0 && !sandbox.dead) {
         // A sandbox has one sentry: the old one must be gone (a restart under the same id).
         checkLiveness(poll, sandbox);
       }
@@ -155,7 +162,8 @@ final class SandboxTracker {
       }
     }
     if (!sandbox.dead && sandbox.pid == 0 && stopped(group)) {
-      died(poll, sandbox, "runsc state file says stopped");
+      // No pid was ever known (runsc keeps the pid it ran with): never seen alive, so no time of death.
+      neverSeenAlive(sandbox, "first seen stopped, with no sentry pid");
     }
   }
 
@@ -169,7 +177,11 @@ final class SandboxTracker {
             + " (pid " + sandbox.pid + " now belongs to another process)");
       }
     } else if (finding instanceof ProcessProbe.Exited) {
-      died(poll, sandbox, deathHow(sandbox));
+      if (sandbox.startTime < 0) {
+        neverSeenAlive(sandbox, "sentry pid " + sandbox.pid + " not found when first looked up");
+      } else {
+        died(poll, sandbox, deathHow(sandbox));
+      }
     } else if (finding instanceof ProcessProbe.Unknown unknown) {
       poll.procProblems.add(unknown.reason());
     }
@@ -188,6 +200,13 @@ final class SandboxTracker {
           sandbox.ref.podNamespace(), sandbox.ref.podName(), how);
       poll.observations.add(new SandboxDied(sandbox.ref, poll.now, how));
     }
+  }
+
+  /** Stops following a sandbox whose death, if any, cannot be dated: nothing is reported. */
+  private void neverSeenAlive(Tracked sandbox, String why) {
+    sandbox.dead = true;
+    log.debug("runsc sandbox {} of pod {}/{} was never seen alive ({}): its end is unknown, not reported",
+        sandbox.sandboxId, sandbox.ref.podNamespace(), sandbox.ref.podName(), why);
   }
 
   private void forgetIfSettled(Poll poll, Tracked sandbox) {
@@ -261,7 +280,8 @@ final class SandboxTracker {
         continue;
       }
       known.put(sandbox.sandboxId, sandbox.ref);
-      if (!sandbox.dead && sandbox.removedAt == null && sandbox.pid != 0 && sandbox.startTime >= 0) {
+      if (!sandbox.dead && sandbox.removedAt == null && sandbox.pid != 0
+          && (sandbox.startTime >= 0 || !pidsVisible)) {
         live.add(new LiveSandbox(sandbox.ref, sandbox.files));
       }
     }

@@ -9,14 +9,25 @@ import java.util.stream.Stream;
 
 /**
  * A fake proc filesystem in a temp dir: {@code <pid>/stat} lines shaped like the kernel's (this is a
- * real sentry's, with its pid, state and start time replaced) and {@code <pid>/cgroup}.
+ * real sentry's, with its pid, state and start time replaced) and {@code <pid>/cgroup}. It shows the
+ * host's pid namespace (pid 2 is kthreadd, as {@link HostPidView} checks) unless {@link #asAContainerSeesIt}.
  */
 final class FakeProc {
+
+  /** The host's pid 2, as read on this project's lab machine. */
+  static final String KTHREADD = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 19 0 0"
+      + " 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
 
   private final Path root;
 
   FakeProc(Path root) {
     this.root = root;
+    stat(2, KTHREADD);
+  }
+
+  /** Without the host's kernel threads: a container's own pid namespace. */
+  FakeProc asAContainerSeesIt() {
+    return gone(2);
   }
 
   Path root() {

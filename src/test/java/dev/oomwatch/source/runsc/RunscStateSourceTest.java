@@ -119,6 +119,26 @@ class RunscStateSourceTest {
     assertEquals(0, stats.parseRetries());
   }
 
+  /**
+   * Issue 12: in a container with its own pid namespace, /proc does not show the sentries. The source
+   * says so and infers no death from a pid it cannot see — the false OOM of a pod at its limit.
+   */
+  @Test
+  void inAProcThatIsNotTheHostsNoDeathIsInferredAndTheSourceSaysWhy() throws IOException {
+    proc.asAContainerSeesIt(); // and the sentry's pid is not in it
+    writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
+    start(fast());
+
+    Eventually.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
+    awaitPolls(5);
+    assertFalse(source.hostPids().visible());
+    assertTrue(source.hostPids().detail().contains("not visible in " + proc.root()), source.hostPids().detail());
+    assertEquals(List.of(), sunk(SandboxDied.class));
+    Files.delete(root.resolve(STATE_FILE_NAME));
+    awaitPolls(5);
+    assertEquals(List.of(), sunk(SandboxDied.class));
+  }
+
   @Test
   void aReusedPidIsADeath() throws IOException {
     proc.running(V1_SENTRY_PID, START);

@@ -48,7 +48,7 @@ class SandboxTrackerTest {
     cgroupRoot = Files.createDirectories(dir.resolve("cgroup"));
     tracker = new SandboxTracker(new ProcessProbe(proc.root()), new MemoryLimitProbe(cgroupRoot),
         uid -> Optional.of("/kubepods/burstable/pod" + uid),
-        uid -> declaredLimits.getOrDefault(uid, OptionalLong.empty()), ledger);
+        uid -> declaredLimits.getOrDefault(uid, OptionalLong.empty()), ledger, true);
   }
 
   /** The real state file's sandbox, with another pid and status. */
@@ -149,12 +149,31 @@ class SandboxTrackerTest {
     assertEquals(List.of(), poll(realSandbox()));
   }
 
+  /**
+   * The agent started after the sentry died, or looks in a /proc that is not the host's: nobody knows
+   * when it ended, and a death paired with a pod at its limit would be a false OOM (issue 12).
+   */
   @Test
-  void aSentryAlreadyGoneWhenFirstSeenIsADeathToo() {
-    List<Observation> observations = poll(realSandbox());
+  void aSentryNotFoundWhenFirstSeenIsUnknownNeverADeath() {
+    List<Observation> first = poll(realSandbox());
+    assertEquals(List.of(new SandboxSeen(ref(V1_SENTRY_PID), now)), first);
+    assertEquals(List.of(), poll(realSandbox()));
+    assertEquals(List.of(), tracker.snapshot().live());
+    assertEquals(List.of(), poll()); // its files go: still no death
+  }
 
-    assertEquals(List.of(new SandboxSeen(ref(V1_SENTRY_PID), now),
-        new SandboxDied(ref(V1_SENTRY_PID), now, "sentry pid 8679 exited")), observations);
+  @Test
+  void withoutTheHostsPidsNoPidIsLookedUpAndNothingDiesOrIsUnlimited() throws IOException {
+    SandboxTracker blind = new SandboxTracker(new ProcessProbe(proc.root()), new MemoryLimitProbe(cgroupRoot),
+        uid -> Optional.of("/kubepods/burstable/pod" + uid), uid -> OptionalLong.of(64L << 20), ledger, false);
+    proc.cgroup(V1_SENTRY_PID, "5:memory:/unlimited\n"); // would be MemoryLimitNotEnforced if it were read
+
+    assertEquals(List.of(new SandboxSeen(ref(V1_SENTRY_PID), now)),
+        blind.update(now, List.of(realSandbox())).observations());
+    assertEquals(1, blind.snapshot().live().size(), "live while its state files are there");
+    assertEquals(List.of(), blind.update(now.plusSeconds(1), List.of(realSandbox())).observations());
+    assertEquals(List.of(), blind.update(now.plusSeconds(2), List.of()).observations());
+    assertEquals(List.of(), blind.snapshot().live());
   }
 
   @Test
@@ -233,13 +252,12 @@ class SandboxTrackerTest {
   }
 
   @Test
-  void aSandboxFirstSeenStoppedIsADeathWithoutAPid() {
+  void aSandboxFirstSeenStoppedWithoutAPidIsUnknownNeverADeath() {
     List<Observation> observations = poll(sandbox(V1_SANDBOX_ID, V1_POD_UID, -1, "stopped"));
 
     SandboxRef noPid = new SandboxRef(V1_SANDBOX_ID, V1_POD_UID, "default", "oom-demo",
         OptionalLong.empty(), OptionalLong.of(V1_GOFER_PID), Optional.of(V1_CGROUP));
-    assertEquals(List.of(new SandboxSeen(noPid, now),
-        new SandboxDied(noPid, now, "runsc state file says stopped")), observations);
+    assertEquals(List.of(new SandboxSeen(noPid, now)), observations);
     assertEquals(List.of(), poll(sandbox(V1_SANDBOX_ID, V1_POD_UID, -1, "stopped")));
   }
 
