@@ -7,6 +7,8 @@ import java.util.function.Consumer;
  * One signal about OOM kills on this node (the kernel log, cgroup files, runsc state, pod statuses).
  * {@link #start} begins delivering observations to the sink from the source's own thread(s) and returns
  * at once; it never throws for a missing or unreadable input, but reports it through {@link #health}.
+ * A source whose own thread ends for good (anything but {@link #close} or a finished input) says so with
+ * {@link SourceHealth.State#DEAD}; for an OOM-capable source that fails the agent's liveness.
  * {@link #close} stops the source and is idempotent. Implementations are thread-safe.
  */
 public interface Source extends AutoCloseable {

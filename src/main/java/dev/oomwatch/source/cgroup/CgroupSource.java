@@ -53,7 +53,8 @@ import org.slf4j.LoggerFactory;
  * no memory controller, or has no kubepods cgroup while gVisor pods run (the agent sees its own cgroup
  * namespace). One WARN says so; polling goes on at the same interval and the source turns
  * {@code LIVE} once the tree is there. Any other failure of a poll is logged, counted in
- * {@link #stats()}, and the next poll runs as usual: the thread never dies.
+ * {@link #stats()}, and the next poll runs as usual. Only a failure of that handling itself (say, an
+ * Error while logging one) ends the thread; health is then {@code DEAD} for good.
  *
  * <p>Threading: one daemon thread {@code cgroup-poller} polls and calls the sink, one observation at a
  * time; a sink should return quickly, since the next poll waits for it. An exception from the sink is
@@ -192,6 +193,12 @@ public final class CgroupSource implements Source {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      // pollOnce() catches everything, so this is a failure of the failure handling itself (say, out
+      // of memory while logging). Nothing restarts this thread: DEAD fails liveness.
+      health = SourceHealth.dead(NAME, "the cgroup poller", e);
+      log.error("the cgroup poller stopped for good", e);
+      throw e;
     } finally {
       poller.close();
     }

@@ -44,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * <p>Health: {@code STARTING} until the first read succeeds, then {@code LIVE}. When the input cannot be
  * opened, one WARN says what to do, health is {@code FAILED} with the same sentence, and opening is
  * retried after 1 s, doubling up to 60 s (DEBUG from then on). Any other failure of the reader is
- * logged, makes health {@code FAILED}, and reading starts over with the same backoff. A read failing
+ * logged, makes health {@code FAILED}, and reading starts over with the same backoff; only an
+ * {@code Error} (or an exception from the retry bookkeeping itself) ends the reader thread, and health
+ * is then {@code DEAD} for good. A read failing
  * with {@code EPIPE} (the kernel overwrote records not yet read) is counted in {@link #stats()} and
  * reading goes on.
  *
@@ -227,9 +229,10 @@ public final class KmsgSource implements Source {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (Error e) {
-      health = new SourceHealth(NAME, State.FAILED, "the kmsg reader stopped: " + e);
-      log.error("the kmsg reader stopped", e);
+    } catch (RuntimeException | Error e) {
+      // Nothing restarts this thread: say so (DEAD fails liveness, and kubelet restarts the agent).
+      health = SourceHealth.dead(NAME, "the kmsg reader", e);
+      log.error("the kmsg reader stopped for good", e);
       throw e;
     } finally {
       RecordPipeline current = pipeline;
