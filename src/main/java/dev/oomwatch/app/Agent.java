@@ -127,7 +127,7 @@ public final class Agent implements AutoCloseable {
   private void startAll() {
     registerSourceMetrics();
     try {
-      http = new HttpEndpoints(config.httpPort(), metrics, this::readiness);
+      http = new HttpEndpoints(config.httpPort(), metrics, this::readiness, supervisor::liveness);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot serve HTTP on port " + config.httpPort() + ": " + e.getMessage(), e);
     }

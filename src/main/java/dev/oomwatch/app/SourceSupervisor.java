@@ -20,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * backoff) and reports it in its health; the supervisor adds the part a source cannot do for itself: a
  * {@code start} that throws is retried with backoff (1 s doubling to 60 s), with one WARN and a
  * {@code FAILED} health saying why meanwhile. The core keeps going when a source fails; readiness says
- * when no OOM-capable source is live. Thread-safe.
+ * when no OOM-capable source is live. A source whose own thread ended for good ({@code DEAD}) is not
+ * restarted here (a source starts once, and whatever killed its thread is a bug, not bad input):
+ * {@link #liveness} then fails so that kubelet restarts the whole agent. Thread-safe.
  */
 final class SourceSupervisor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SourceSupervisor.class);
@@ -75,6 +77,22 @@ final class SourceSupervisor implements AutoCloseable {
 
   boolean anyOomCapableLive() {
     return sources.stream().anyMatch(s -> s.oomCapable() && !startFailures.containsKey(s.name()) && s.health().live());
+  }
+
+  /**
+   * Not live when an OOM-capable source is {@code DEAD}: its thread ended and nothing restarts it, so
+   * kills it alone would see go unreported. A {@code FAILED} source is retrying: readiness covers it.
+   */
+  HttpEndpoints.Liveness liveness() {
+    List<SourceHealth> dead = sources.stream().filter(Source::oomCapable).map(Source::health)
+        .filter(h -> h.state() == SourceHealth.State.DEAD).toList();
+    if (dead.isEmpty()) {
+      return new HttpEndpoints.Liveness(true, "ok\n");
+    }
+    StringBuilder body = new StringBuilder("not live: a source that sees OOM kills stopped for good\n");
+    dead.forEach(h -> body.append("source ").append(h.source()).append(": ").append(h.state())
+        .append(" (").append(h.detail()).append(")\n"));
+    return new HttpEndpoints.Liveness(false, body.toString());
   }
 
   long startRetries() {
