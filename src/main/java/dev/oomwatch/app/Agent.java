@@ -68,7 +68,7 @@ public final class Agent implements AutoCloseable {
     FusionSettings fusionSettings = FusionSettings.forPollInterval(config.cgroupPollInterval(), config.nearOomShare(),
         config.nearOomFor(), config.nearOomRepeat());
     this.detector = new Detector(new IncidentFusion(config.nodeName(), clock, locator, fusionSettings), podWatch,
-        locator, publisher, metrics, podWatch::hasSynced);
+        locator, publisher, metrics, podWatch::hasSynced, clock, config.incidentTtl());
     this.kmsg = config.kmsg().map(device -> new KmsgSource(device, config.bootIdPath()));
     this.cgroup = new CgroupSource(config.cgroupRoot(), () -> List.copyOf(podWatch.all()),
         config.cgroupPollInterval(), config.nearOomShare());
@@ -177,6 +177,11 @@ public final class Agent implements AutoCloseable {
         s -> s.parseRetries());
     metrics.registerCounter("oomwatch_runsc_sandbox_deaths", "gVisor sandboxes seen dying (any cause)",
         runsc::stats, s -> s.deathsSeen());
+    metrics.registerCounter("oomwatch_runsc_metric_scrape_failures", "Failed scrapes of the runsc metric server",
+        runsc::stats, s -> s.metricScrapeFailures());
+    metrics.registerCounter("oomwatch_runsc_metric_bodies_too_large",
+        "Scrapes of the runsc metric server refused because its page was larger than 4 MiB", () -> runsc,
+        RunscStateSource::metricBodiesTooLarge);
   }
 
   /** The port of {@code /metrics}, {@code /healthz} and {@code /readyz}. */

@@ -10,7 +10,9 @@ import dev.oomwatch.report.IncidentPublisher;
 import dev.oomwatch.report.OomMessages;
 import dev.oomwatch.report.PodConditionWriter;
 import dev.oomwatch.source.cgroup.PodCgroupLocator;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -26,8 +28,10 @@ import org.slf4j.LoggerFactory;
  * replayed at start, wait for it) — plus a tick every second for its time-based decisions; hands what
  * it finds to the publisher. A kernel kill in a pod cgroup that the fusion finds no watched pod for is
  * looked at once more after {@link #POD_CACHE_GRACE} (the pod informer may lag the kernel); a kill of a
- * pod that is still not a watched gVisor pod then is counted as ignored. {@link #accept} is
- * thread-safe and never blocks.
+ * pod that is still not a watched gVisor pod then is counted as ignored. A kernel kill older than the
+ * incident TTL is skipped (counted, one DEBUG line): the kernel log is replayed from the start of its
+ * ring buffer at every start, and such a kill's incident, if it had one, was deleted for its age, so it
+ * would otherwise be reported again as new. {@link #accept} is thread-safe and never blocks.
  */
 final class Detector implements AutoCloseable {
   static final Duration POD_CACHE_GRACE = Duration.ofSeconds(5);
@@ -38,6 +42,8 @@ final class Detector implements AutoCloseable {
   private final PodCgroupLocator locator;
   private final IncidentPublisher publisher;
   private final AgentMetrics metrics;
+  private final Clock clock;
+  private final Duration incidentTtl;
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "detector");
     t.setDaemon(true);
@@ -45,12 +51,14 @@ final class Detector implements AutoCloseable {
   });
 
   Detector(IncidentFusion fusion, GvisorPods pods, PodCgroupLocator locator, IncidentPublisher publisher,
-      AgentMetrics metrics, BooleanSupplier podsSynced) {
+      AgentMetrics metrics, BooleanSupplier podsSynced, Clock clock, Duration incidentTtl) {
     this.fusion = fusion;
     this.pods = pods;
     this.locator = locator;
     this.publisher = publisher;
     this.metrics = metrics;
+    this.clock = clock;
+    this.incidentTtl = incidentTtl;
     // Nothing runs on the detector thread before the pod cache is complete: a kill replayed from the
     // kernel log at start must not be judged against an empty cache.
     thread.execute(() -> awaitSync(podsSynced));
@@ -73,6 +81,9 @@ final class Detector implements AutoCloseable {
 
   private void judge(Observation observation, boolean firstLook) {
     try {
+      if (observation instanceof KernelOomKill kill && expired(kill)) {
+        return;
+      }
       List<Finding> findings = fusion.accept(observation, pods);
       if (!findings.isEmpty()) {
         findings.forEach(this::report);
@@ -94,6 +105,18 @@ final class Detector implements AutoCloseable {
       // one odd observation must not stop the detector
       LOG.warn("could not judge {}: {}", observation.getClass().getSimpleName(), e.toString(), e);
     }
+  }
+
+  /** A kill older than the incident TTL: its incident, if any, was deleted for its age; not reported again. */
+  private boolean expired(KernelOomKill kill) {
+    Instant horizon = clock.instant().minus(incidentTtl);
+    if (!kill.killedAt().isBefore(horizon)) {
+      return false;
+    }
+    metrics.killExpired();
+    LOG.debug("kernel OOM kill of {} pid {} (kmsg #{}) at {} is older than the incident TTL {}: not reported",
+        kill.task(), kill.pid(), kill.sequence(), kill.killedAt(), incidentTtl);
+    return true;
   }
 
   private void tick() {

@@ -32,7 +32,8 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Folds every signal about gVisor pods into incidents with a verdict, and into the NearOOM and
@@ -55,13 +56,21 @@ import java.util.function.Predicate;
  * </ul>
  *
  * A sandbox death with nothing else (an ordinary {@code kill -9}, a probe kill, a deletion, an
- * eviction) gives nothing, and a pod that is not a gVisor pod on this node gives nothing.
+ * eviction) gives nothing, and a pod that is not a gVisor pod on this node gives nothing. A pod being
+ * deleted or evicted ({@link WatchedPod#beingStopped}) gets no {@code Likely} or {@code Possible}
+ * incident, even when its sandbox died at its limit: kubelet stopped it. Since kubelet may write the
+ * eviction just after the sandbox is gone, a death or exit waits {@link FusionSettings#stopWait} before
+ * it is called either; a {@code Confirmed} kill is reported at once, deletion or not.
  *
- * <p>State: the open incidents and recent signals per pod, bounded by the windows (older entries are
- * dropped by {@link #tick}). Time comes only from the injected clock, so the same observations at the
- * same times give the same findings. Not thread-safe: the detector calls it from one thread.
+ * <p>State: the open incidents and recent signals per pod, and what is known of each sandbox (its
+ * pids, its containers' memory), bounded by the windows: {@link #tick} drops signals older than their
+ * window, a pod's state once the pod is gone and nothing waits, and a sandbox's once it died (or its
+ * pod is gone) and {@link FusionSettings#sameKillWindow} has passed. Time comes only from the injected
+ * clock, so the same observations at the same times give the same findings. Not thread-safe: the
+ * detector calls it from one thread.
  */
 public final class IncidentFusion {
+  private static final Logger LOG = LoggerFactory.getLogger(IncidentFusion.class);
   private static final int GVISOR_SANDBOX_UID = 65534;
   private static final Set<String> SANDBOX_DEATH_REASONS = Set.of("Error", "Unknown", "Completed", "");
 
@@ -70,9 +79,7 @@ public final class IncidentFusion {
   private final PodCgroupLocator locator;
   private final FusionSettings settings;
   private final Map<String, PodState> pods = new HashMap<>();
-  private final Map<String, SandboxRef> sandboxes = new HashMap<>();
-  private final Map<String, Map<String, ContainerMemorySample>> containerMemory = new HashMap<>();
-  private final Set<String> unlimitedReported = new HashSet<>();
+  private final Map<String, SandboxState> sandboxes = new HashMap<>();
   /** When the latest complete cgroup poll started; null before the first. */
   private Instant lastPollStarted;
 
@@ -89,15 +96,53 @@ public final class IncidentFusion {
     final List<CgroupOomSignal> limitHits = new ArrayList<>();
     final List<SandboxDied> deaths = new ArrayList<>();
     final List<ContainerExit> exits = new ArrayList<>();
-    /** Deaths at the limit that wait for a cgroup poll after them before they are called Likely. */
-    final List<LimitDeath> awaitingPoll = new ArrayList<>();
+    /** Deaths at the limit that wait (for a cgroup poll after them, for the stop wait) to be called Likely. */
+    final List<LimitDeath> awaiting = new ArrayList<>();
+    /** Exits near the limit that wait for the stop wait to be called Possible. */
+    final List<PendingExit> pendingExits = new ArrayList<>();
     MemorySample lastSample;
     Instant aboveSince;
     Instant lastNearOomWarning;
+
+    boolean waits() {
+      return !open.isEmpty() || !deaths.isEmpty() || !awaiting.isEmpty() || !pendingExits.isEmpty();
+    }
+
+    int entries() {
+      return 1 + open.size() + limitHits.size() + deaths.size() + exits.size() + awaiting.size() + pendingExits.size();
+    }
   }
 
-  /** A sandbox death and the limit hit that makes it a Likely OOM. */
-  private record LimitDeath(SandboxDied died, CgroupOomSignal hit) {}
+  /**
+   * A sandbox death and the limit hit that makes it a Likely OOM; {@code polled} once a cgroup poll that
+   * started after the death was delivered (had it counted a kill, the incident would be Confirmed).
+   */
+  private static final class LimitDeath {
+    final SandboxDied died;
+    final CgroupOomSignal hit;
+    boolean polled;
+
+    LimitDeath(SandboxDied died, CgroupOomSignal hit) {
+      this.died = died;
+      this.hit = hit;
+    }
+  }
+
+  /** An exit near the limit, as noticed (agent clock) by the fusion. */
+  private record PendingExit(ContainerExit exit, Evidence evidence, Instant noticedAt) {}
+
+  /**
+   * What is known of one sandbox: its ref (pids, for a kernel kill whose cgroup does not name the
+   * sandbox), its containers' latest memory, whether its missing limit was reported. Times are the
+   * agent's clock when the fusion heard of it.
+   */
+  private static final class SandboxState {
+    SandboxRef ref;
+    Instant lastHeard;
+    Instant diedAt;
+    boolean unlimitedReported;
+    final Map<String, ContainerMemorySample> containers = new HashMap<>();
+  }
 
   /** An incident being built: its identity, its strongest verdict so far, its evidence. */
   private static final class Open {
@@ -122,7 +167,9 @@ public final class IncidentFusion {
     } else if (observation instanceof CgroupOomSignal signal) {
       onCgroupSignal(signal, gvisorPods, findings);
     } else if (observation instanceof SandboxSeen seen) {
-      sandboxes.put(seen.sandbox().sandboxId(), seen.sandbox());
+      SandboxState sandbox = sandbox(seen.sandbox().sandboxId());
+      sandbox.ref = seen.sandbox();
+      sandbox.diedAt = null; // a sandbox restarted under the same id lives again
     } else if (observation instanceof SandboxDied died) {
       onSandboxDied(died, gvisorPods, findings);
     } else if (observation instanceof ContainerExit exit) {
@@ -133,7 +180,7 @@ public final class IncidentFusion {
     } else if (observation instanceof MemorySample sample) {
       onMemorySample(sample, gvisorPods, findings);
     } else if (observation instanceof ContainerMemorySample sample) {
-      containerMemory.computeIfAbsent(sample.sandboxId(), k -> new HashMap<>()).put(sample.containerId(), sample);
+      onContainerMemory(sample);
     } else if (observation instanceof SandboxUnlimited unlimited) {
       onUnlimited(unlimited, gvisorPods, findings);
     } else if (observation instanceof CgroupPolled polled) {
@@ -154,15 +201,23 @@ public final class IncidentFusion {
         SandboxDied died = deaths.next();
         if (olderThan(died.noticedAt(), settings.likelyWindow(), now)) {
           deaths.remove();
-          if (pod.isPresent() && nearLimit(state, died.noticedAt())) {
+          if (pod.isPresent() && nearLimit(state, died.noticedAt()) && notStopped(pod.get(), died.how())) {
             findings.add(possible(pod.get(), state, Optional.of(died.sandbox().sandboxId()),
                 new Evidence("runsc", died.how() + "; no exit status, memory near the limit", died.noticedAt()),
                 died.noticedAt()));
           }
         }
       }
-      // no cgroup poll came after these deaths (the source stalls or stopped): decide without it
-      decideWaiting(state, pod, pair -> olderThan(pair.died().noticedAt(), settings.likelyWindow(), now), findings);
+      decideWaiting(state, pod, now, findings);
+      for (Iterator<PendingExit> pending = state.pendingExits.iterator(); pending.hasNext(); ) {
+        PendingExit exit = pending.next();
+        if (!now.isBefore(exit.noticedAt().plus(settings.stopWait()))) {
+          pending.remove();
+          if (pod.isPresent() && notStopped(pod.get(), exit.evidence().detail())) {
+            findings.add(possible(pod.get(), state, Optional.empty(), exit.evidence(), exit.exit().finishedAt()));
+          }
+        }
+      }
       for (Iterator<ContainerExit> exits = state.exits.iterator(); exits.hasNext(); ) {
         ContainerExit exit = exits.next();
         if (olderThan(exit.finishedAt(), settings.sameKillWindow(), now)) {
@@ -171,11 +226,35 @@ public final class IncidentFusion {
       }
       state.limitHits.removeIf(hit -> olderThan(hit.snapshot().sampledAt(), settings.sameKillWindow(), now));
       state.open.removeIf(open -> olderThan(open.lastSignal, settings.sameKillWindow(), now));
-      if (pod.isEmpty() && state.open.isEmpty() && state.deaths.isEmpty() && state.awaitingPoll.isEmpty()) {
+      if (pod.isEmpty() && !state.waits()) {
         it.remove();
       }
     }
+    forgetSandboxes(gvisorPods, now);
     return findings;
+  }
+
+  /**
+   * Forgets a sandbox once it died, or its pod left this node, more than the same-kill window ago: a
+   * kill of it (named by its pid) or its culprit can no longer join an incident after that.
+   */
+  private void forgetSandboxes(GvisorPods gvisorPods, Instant now) {
+    sandboxes.values().removeIf(sandbox -> sandbox.diedAt != null
+        ? olderThan(sandbox.diedAt, settings.sameKillWindow(), now)
+        : olderThan(sandbox.lastHeard, settings.sameKillWindow(), now)
+            && (sandbox.ref == null || gvisorPods.byUid(sandbox.ref.podUid()).isEmpty()));
+  }
+
+  /** How many entries the fusion holds (pods, signals, sandboxes, container samples): for tests of its bounds. */
+  int trackedEntries() {
+    int entries = 0;
+    for (PodState state : pods.values()) {
+      entries += state.entries();
+    }
+    for (SandboxState sandbox : sandboxes.values()) {
+      entries += 1 + sandbox.containers.size();
+    }
+    return entries;
   }
 
   // --- the signals ---------------------------------------------------------------------------------
@@ -192,7 +271,7 @@ public final class IncidentFusion {
             .orElseGet(() -> IncidentIds.forKill(kill.bootId(), pod.get().ref(), kill.pid())));
     open.verdict = Verdict.CONFIRMED;
     open.victim = victim(kill);
-    open.memcg = kill.oomMemcg().orElse("(node: out of memory)");
+    open.memcg = nodeWide(kill) ? OomIncident.NODE_OUT_OF_MEMORY : kill.oomMemcg().orElseThrow();
     open.killedAt = kill.killedAt();
     if (kill.limitBytes().isPresent()) {
       open.limit = kill.limitBytes();
@@ -241,13 +320,20 @@ public final class IncidentFusion {
       if (within(died.noticedAt(), at, settings.likelyWindow())) {
         deaths.remove();
         // A poll that started after the death delivered its kill counters before this hit
-        decideOrAwaitPoll(pod.get(), state, new LimitDeath(died, signal), at, findings);
+        await(pod.get(), state, new LimitDeath(died, signal), at, findings);
         return;
       }
     }
   }
 
   private void onSandboxDied(SandboxDied died, GvisorPods gvisorPods, List<Finding> findings) {
+    SandboxState sandbox = sandbox(died.sandbox().sandboxId());
+    if (sandbox.ref == null) {
+      sandbox.ref = died.sandbox();
+    }
+    if (sandbox.diedAt == null) {
+      sandbox.diedAt = clock.instant();
+    }
     Optional<WatchedPod> pod = gvisorPods.byUid(died.sandbox().podUid());
     if (pod.isEmpty()) {
       return;
@@ -267,7 +353,7 @@ public final class IncidentFusion {
     for (CgroupOomSignal hit : state.limitHits) {
       if (within(hit.snapshot().sampledAt(), died.noticedAt(), settings.likelyWindow())) {
         state.limitHits.remove(hit);
-        decideOrAwaitPoll(pod.get(), state, new LimitDeath(died, hit), lastPollStarted, findings);
+        await(pod.get(), state, new LimitDeath(died, hit), lastPollStarted, findings);
         return;
       }
     }
@@ -291,7 +377,8 @@ public final class IncidentFusion {
     }
     if (exit.exitCode() != 0 && nearLimit(state, exit.finishedAt()) && state.exits.stream()
         .noneMatch(e -> within(e.finishedAt(), exit.finishedAt(), settings.sameKillWindow()))) {
-      findings.add(possible(pod.get(), state, Optional.empty(), evidence, exit.finishedAt()));
+      // kubelet may say "Evicted" just after: tick() decides once the stop wait has passed
+      state.pendingExits.add(new PendingExit(exit, evidence, clock.instant()));
     }
     state.exits.add(exit);
   }
@@ -322,47 +409,76 @@ public final class IncidentFusion {
   }
 
   /**
-   * A death at the limit is Likely once a cgroup poll that started after it ({@code polledAt}) has
-   * been delivered: had that poll seen a kill counter rise, the incident would be Confirmed already
-   * and the pair only adds its evidence to it.
+   * A death at the limit waits to be called Likely: until a cgroup poll that started after it
+   * ({@code polledAt}) has been delivered — had that poll seen a kill counter rise, the incident would be
+   * Confirmed already and the pair only adds its evidence to it — and until the stop wait has passed.
    */
-  private void decideOrAwaitPoll(WatchedPod pod, PodState state, LimitDeath pair, Instant polledAt,
-      List<Finding> findings) {
-    if (polledAt != null && polledAt.isAfter(pair.died().noticedAt())) {
-      findings.add(likely(pod, state, pair.died(), pair.hit()));
-    } else {
-      state.awaitingPoll.add(pair);
-    }
+  private void await(WatchedPod pod, PodState state, LimitDeath pair, Instant polledAt, List<Finding> findings) {
+    pair.polled = polledAt != null && polledAt.isAfter(pair.died.noticedAt());
+    state.awaiting.add(pair);
+    decideWaiting(state, Optional.of(pod), clock.instant(), findings);
   }
 
   private void onCgroupPolled(CgroupPolled polled, GvisorPods gvisorPods, List<Finding> findings) {
     lastPollStarted = max(lastPollStarted, polled.startedAt());
+    Instant now = clock.instant();
     for (Map.Entry<String, PodState> entry : pods.entrySet()) {
       PodState state = entry.getValue();
-      if (state.awaitingPoll.isEmpty()) {
+      if (state.awaiting.isEmpty()) {
         continue;
       }
-      decideWaiting(state, gvisorPods.byUid(entry.getKey()),
-          pair -> polled.startedAt().isAfter(pair.died().noticedAt()), findings);
+      state.awaiting.forEach(pair -> pair.polled |= polled.startedAt().isAfter(pair.died.noticedAt()));
+      decideWaiting(state, gvisorPods.byUid(entry.getKey()), now, findings);
     }
   }
 
-  /** Calls the waiting pairs that are {@code ready} Likely (and lets them go if the pod is gone). */
-  private void decideWaiting(PodState state, Optional<WatchedPod> pod, Predicate<LimitDeath> ready,
-      List<Finding> findings) {
-    for (Iterator<LimitDeath> waiting = state.awaitingPoll.iterator(); waiting.hasNext(); ) {
+  /**
+   * Calls the waiting pairs Likely once they are ready: polled (or no poll came within the Likely
+   * window: the cgroup source stalls or stopped, decide without it) and past the stop wait. A pair
+   * whose pod is gone, or is being deleted or evicted, is let go.
+   */
+  private void decideWaiting(PodState state, Optional<WatchedPod> pod, Instant now, List<Finding> findings) {
+    for (Iterator<LimitDeath> waiting = state.awaiting.iterator(); waiting.hasNext(); ) {
       LimitDeath pair = waiting.next();
-      if (ready.test(pair)) {
+      Instant died = pair.died.noticedAt();
+      boolean polled = pair.polled || olderThan(died, settings.likelyWindow(), now);
+      if (polled && !now.isBefore(died.plus(settings.stopWait()))) {
         waiting.remove();
-        pod.ifPresent(p -> findings.add(likely(p, state, pair.died(), pair.hit())));
+        if (pod.isPresent() && notStopped(pod.get(), pair.died.how() + " at the memory limit")) {
+          findings.add(likely(pod.get(), state, pair.died, pair.hit));
+        }
       }
     }
+  }
+
+  /** False, with a DEBUG line, when the pod is being deleted or evicted: a death or exit then is no OOM. */
+  private static boolean notStopped(WatchedPod pod, String what) {
+    if (!pod.beingStopped()) {
+      return true;
+    }
+    LOG.debug("pod {}/{}: {}, but the pod is {}: not an OOM kill", pod.ref().namespace(), pod.ref().name(), what,
+        pod.evicted() ? "evicted" : "being deleted");
+    return false;
+  }
+
+  private void onContainerMemory(ContainerMemorySample sample) {
+    SandboxState sandbox = sandbox(sample.sandboxId());
+    sandbox.containers.put(sample.containerId(), sample);
+    // a container not sampled for a window while its sandbox is (a restarted container has a new id) is gone
+    sandbox.containers.values().removeIf(c -> olderThan(c.sampledAt(), settings.sameKillWindow(), sample.sampledAt()));
   }
 
   private void onUnlimited(SandboxUnlimited unlimited, GvisorPods gvisorPods, List<Finding> findings) {
     Optional<WatchedPod> pod = gvisorPods.byUid(unlimited.sandbox().podUid());
-    if (pod.isPresent() && pod.get().memoryLimitBytes().isPresent()
-        && unlimitedReported.add(unlimited.sandbox().sandboxId())) {
+    if (pod.isEmpty() || pod.get().memoryLimitBytes().isEmpty()) {
+      return;
+    }
+    SandboxState sandbox = sandbox(unlimited.sandbox().sandboxId());
+    if (sandbox.ref == null) {
+      sandbox.ref = unlimited.sandbox();
+    }
+    if (!sandbox.unlimitedReported) {
+      sandbox.unlimitedReported = true;
       findings.add(new Finding.LimitNotEnforced(pod.get(), unlimited, clock.instant()));
     }
   }
@@ -441,7 +557,7 @@ public final class IncidentFusion {
 
   /** The container with the most memory at the last sample; {@code pod} when nothing is known. */
   private Culprit culprit(WatchedPod pod, Optional<String> sandboxId) {
-    Map<String, ContainerMemorySample> samples = sandboxId.map(containerMemory::get).orElse(null);
+    Map<String, ContainerMemorySample> samples = sandboxId.map(sandboxes::get).map(s -> s.containers).orElse(null);
     if (samples == null || samples.isEmpty()) {
       return new Culprit(OomIncident.WHOLE_POD, OptionalDouble.empty());
     }
@@ -481,9 +597,17 @@ public final class IncidentFusion {
     return pods.computeIfAbsent(pod.ref().uid(), k -> new PodState());
   }
 
+  /** What is known of a sandbox, created on first word of it; every word of it refreshes it. */
+  private SandboxState sandbox(String sandboxId) {
+    SandboxState sandbox = sandboxes.computeIfAbsent(sandboxId, k -> new SandboxState());
+    sandbox.lastHeard = clock.instant();
+    return sandbox;
+  }
+
   private Optional<String> sandboxOfPid(long pid) {
     return sandboxes.values().stream()
-        .filter(s -> s.sentryPid().orElse(-1) == pid || s.goferPid().orElse(-1) == pid)
+        .map(s -> s.ref)
+        .filter(s -> s != null && (s.sentryPid().orElse(-1) == pid || s.goferPid().orElse(-1) == pid))
         .map(SandboxRef::sandboxId)
         .findFirst();
   }
@@ -522,6 +646,16 @@ public final class IncidentFusion {
   private static String percent(MemorySample sample) {
     long limit = sample.snapshot().limitBytes().orElse(1);
     return Math.round(100.0 * sample.snapshot().usageBytes() / limit) + "%";
+  }
+
+  /**
+   * A kill that no cgroup's limit caused: the kernel logs {@code global_oom} instead of an
+   * {@code oom_memcg} (or, in a cgroup namespace, the root {@code /}), and a constraint other than
+   * {@code CONSTRAINT_MEMCG} (the node, or its cpuset or memory policy, ran out).
+   */
+  static boolean nodeWide(KernelOomKill kill) {
+    return kill.oomMemcg().map(memcg -> memcg.isEmpty() || memcg.equals("/")).orElse(true)
+        || !"CONSTRAINT_MEMCG".equals(kill.constraint());
   }
 
   static String victim(KernelOomKill kill) {

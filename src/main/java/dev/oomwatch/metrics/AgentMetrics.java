@@ -34,6 +34,10 @@ public final class AgentMetrics {
       .name("oomwatch_kernel_oom_kills_ignored_total")
       .help("Kernel OOM kills on this node that were not of a gVisor pod (kubelet reports those)")
       .register(registry);
+  private final Counter killsExpired = Counter.builder()
+      .name("oomwatch_kernel_oom_kills_expired_total")
+      .help("Kernel OOM kills of the replayed kernel log older than the incident TTL, not reported again")
+      .register(registry);
   private final Counter publishFailures = Counter.builder()
       .name("oomwatch_incident_publish_failures_total")
       .help("Failed attempts to create an OOMIncident (retried with backoff)")
@@ -90,6 +94,10 @@ public final class AgentMetrics {
 
   public void killIgnored() {
     killsIgnored.inc();
+  }
+
+  public void killExpired() {
+    killsExpired.inc();
   }
 
   public void publishFailed() {

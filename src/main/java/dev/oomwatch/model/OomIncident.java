@@ -41,6 +41,8 @@ public record OomIncident(
     List<Evidence> evidence) {
   /** The culprit when no per-container memory is known. */
   public static final String WHOLE_POD = "pod";
+  /** The {@link #memcg} of a kill that no cgroup limit caused: the node ran out of memory. */
+  public static final String NODE_OUT_OF_MEMORY = "(node: out of memory)";
 
   public OomIncident {
     evidence = List.copyOf(evidence);

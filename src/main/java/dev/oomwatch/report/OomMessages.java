@@ -1,6 +1,8 @@
 package dev.oomwatch.report;
 
+import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.operator.crd.OOMIncidentSpec;
+import dev.oomwatch.source.cgroup.PodCgroupLocator;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 
@@ -14,6 +16,8 @@ public final class OomMessages {
   public static final String NEAR_OOM = "NearOOM";
   /** Event and condition reason: a sandbox runs outside its pod's memory limit. */
   public static final String LIMIT_NOT_ENFORCED = "MemoryLimitNotEnforced";
+
+  private static final PodCgroupLocator LOCATOR = new PodCgroupLocator();
 
   private OomMessages() {}
 
@@ -50,7 +54,7 @@ public final class OomMessages {
   }
 
   private static String culprit(OOMIncidentSpec spec) {
-    if (spec.getCulprit() == null || dev.oomwatch.model.OomIncident.WHOLE_POD.equals(spec.getCulprit())) {
+    if (spec.getCulprit() == null || OomIncident.WHOLE_POD.equals(spec.getCulprit())) {
       return "";
     }
     String share = spec.getCulpritConfidence() == null ? ""
@@ -58,12 +62,30 @@ public final class OomMessages {
     return "; most likely culprit: container " + spec.getCulprit() + share;
   }
 
+  /**
+   * Why the kernel killed, from the cgroup whose limit was hit ({@code oom_memcg}): the pod's own limit
+   * only when that cgroup is the pod's or its sandbox's. A node-wide OOM, or the limit of a cgroup above
+   * the pod's (kubelet's {@code /kubepods}, a QoS class), is said as such: the pod did not exceed its
+   * limit. Without a kernel record (a cgroup counter alone: the pod cgroup's) or with no cgroup known,
+   * it is the pod's limit.
+   */
   private static String cause(OOMIncidentSpec spec) {
-    if (spec.getMemcg() != null && spec.getMemcg().startsWith("(node")) {
-      return "because the node ran out of memory";
-    }
+    String memcg = spec.getMemcg();
     String limit = spec.getMemoryLimit() == null ? "" : " of " + spec.getMemoryLimit();
-    return "for exceeding the pod's memory limit" + limit;
+    if (OomIncident.NODE_OUT_OF_MEMORY.equals(memcg) || "/".equals(memcg)) {
+      return "because the node ran out of memory and the kernel chose this sandbox to free memory (not for"
+          + " exceeding a memory limit of the pod)";
+    }
+    if (memcg == null || memcg.startsWith("(") || !fromKernelLog(spec)
+        || LOCATOR.podUid(memcg).filter(uid -> uid.equals(spec.getPodUid())).isPresent()) {
+      return "for exceeding the pod's memory limit" + limit;
+    }
+    return "because memory cgroup " + memcg + ", which holds this pod and others, reached its limit" + limit
+        + " and the kernel chose this sandbox (not for exceeding a memory limit of the pod)";
+  }
+
+  private static boolean fromKernelLog(OOMIncidentSpec spec) {
+    return spec.getEvidence() != null && spec.getEvidence().stream().anyMatch(e -> "kmsg".equals(e.getSource()));
   }
 
   private static String seconds(String rfc3339) {

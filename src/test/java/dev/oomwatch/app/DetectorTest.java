@@ -9,6 +9,7 @@ import dev.oomwatch.inference.FusionSettings;
 import dev.oomwatch.inference.GvisorPods;
 import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.report.IncidentPublisher;
@@ -21,6 +22,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
@@ -29,9 +31,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The detector's second look at a kernel kill whose pod the first lookup did not find. */
+/**
+ * The detector's second look at a kernel kill whose pod the first lookup did not find, and its
+ * skipping of replayed kernel kills older than the incident TTL.
+ */
 class DetectorTest {
   private static final String NODE = "node-a";
+  private static final Duration INCIDENT_TTL = Duration.ofDays(7);
   private final EmbeddedCluster cluster = new EmbeddedCluster();
   private final AgentMetrics metrics = new AgentMetrics();
   private IncidentPublisher publisher;
@@ -103,6 +109,49 @@ class DetectorTest {
     assertEquals(List.of(), cluster.incidents("default"));
   }
 
+  /**
+   * The kernel log is replayed from the start of its ring buffer at every start; the incident of a kill
+   * older than the TTL was deleted for its age and must not come back as new. A kill just inside the
+   * TTL is still reported.
+   */
+  @Test
+  void aReplayedKillOlderThanTheIncidentTtlIsNotReportedAgain() throws Exception {
+    cluster.createRuntimeClass("gvisor", "runsc");
+    PodRef ref = cluster.createRunningPod("default", "app", NODE, "gvisor", "c", "64Mi");
+    WatchedPod pod = new WatchedPod(ref, "gvisor", OptionalLong.of(64L << 20));
+    detector = detector(new GvisorPods() {
+      @Override
+      public Optional<WatchedPod> byUid(String uid) {
+        return uid.equals(ref.uid()) ? Optional.of(pod) : Optional.empty();
+      }
+
+      @Override
+      public Collection<WatchedPod> all() {
+        return List.of(pod);
+      }
+    });
+    Instant now = Instant.now();
+
+    detector.accept(killedAt(ScriptedSource.kernelKillOf(ref, "sandbox-expired", 4001),
+        now.minus(INCIDENT_TTL).minus(Duration.ofHours(1))));
+    detector.accept(killedAt(ScriptedSource.kernelKillOf(ref, "sandbox-recent", 4002),
+        now.minus(INCIDENT_TTL).plus(Duration.ofHours(1))));
+
+    // the detector judges in order: once the younger kill's incident exists, the older one was judged
+    assertTrue(Await.until(() -> cluster.incidents("default").size() == 1, Duration.ofSeconds(30),
+        Duration.ofMillis(100)), "no incident for the kill within the TTL");
+    assertTrue(Await.until(() -> metricsText().contains("oomwatch_kernel_oom_kills_expired_total 1.0"),
+        Duration.ofSeconds(30), Duration.ofMillis(100)), metricsText());
+    assertEquals("sandbox-recent", cluster.incidents("default").get(0).getSpec().getSandboxId());
+    assertTrue(metricsText().contains("oomwatch_kernel_oom_kills_ignored_total 0.0"), metricsText());
+  }
+
+  private static KernelOomKill killedAt(KernelOomKill kill, Instant at) {
+    return new KernelOomKill(kill.bootId(), kill.sequence(), kill.monotonicMicros(), at, kill.constraint(),
+        kill.oomMemcg(), kill.taskMemcg(), kill.task(), kill.pid(), kill.uid(), kill.limitBytes(),
+        kill.anonRssBytes());
+  }
+
   private Detector detector(GvisorPods pods) {
     Clock clock = Clock.systemUTC();
     PodCgroupLocator locator = new PodCgroupLocator();
@@ -111,7 +160,7 @@ class DetectorTest {
     FusionSettings settings = FusionSettings.forPollInterval(Duration.ofSeconds(1), 0.9, Duration.ofSeconds(10),
         Duration.ofMinutes(10));
     return new Detector(new IncidentFusion(NODE, clock, locator, settings), pods, locator, publisher, metrics,
-        () -> true);
+        () -> true, clock, INCIDENT_TTL);
   }
 
   private String metricsText() {

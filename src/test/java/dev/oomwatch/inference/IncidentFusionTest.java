@@ -52,7 +52,20 @@ class IncidentFusionTest {
   private final MutableClock clock = new MutableClock(T0);
   private final IncidentFusion fusion = new IncidentFusion("node-a", clock, new PodCgroupLocator(),
       FusionSettings.forPollInterval(Duration.ofSeconds(1), 0.9, Duration.ofSeconds(10), Duration.ofMinutes(10)));
-  private final GvisorPods gvisorPods = pods(V1_POD, V2_POD, OTHER);
+  /** The gVisor pods as the pod cache has them now; a test may change one (a deletion, an eviction). */
+  private final Map<String, WatchedPod> watched = new java.util.HashMap<>(Map.of(V1_POD.ref().uid(), V1_POD,
+      V2_POD.ref().uid(), V2_POD, OTHER.ref().uid(), OTHER));
+  private final GvisorPods gvisorPods = new GvisorPods() {
+    @Override
+    public Optional<WatchedPod> byUid(String uid) {
+      return Optional.ofNullable(watched.get(uid));
+    }
+
+    @Override
+    public Collection<WatchedPod> all() {
+      return watched.values();
+    }
+  };
 
   private static WatchedPod pod(String name, String uid) {
     return new WatchedPod(new PodRef("default", name, uid), "gvisor", OptionalLong.of(LIMIT));
@@ -197,6 +210,8 @@ class IncidentFusionTest {
     clock.advance(Duration.ofSeconds(1));
     found.addAll(feed(signal(V1_POD, null, CgroupOomSignal.Kind.LIMIT_HIT, "failcnt", 0,
         after.failcnt().getAsLong(), FusionFixtures.v1Pod("after-oom", clock.instant()))));
+    assertEquals(List.of(), found, "waits for a deletion or eviction to show");
+    found.addAll(passTime(Duration.ofSeconds(2)));
 
     assertEquals(1, found.size());
     assertEquals(Verdict.LIKELY, found.get(0).verdict());
@@ -216,6 +231,8 @@ class IncidentFusionTest {
     found.addAll(feed(new CgroupPolled(died.minusMillis(1))));
     assertEquals(List.of(), found, "a poll that started before the death proves nothing");
     found.addAll(feed(new CgroupPolled(clock.instant())));
+    assertEquals(List.of(), found, "polled, but kubelet may still say the pod is evicted");
+    found.addAll(passTime(Duration.ofSeconds(3)));
     assertEquals(1, found.size());
     assertEquals(Verdict.LIKELY, found.get(0).verdict());
     assertEquals(List.of("cgroup", "runsc"), found.get(0).evidence().stream().map(e -> e.source()).toList());
@@ -264,10 +281,102 @@ class IncidentFusionTest {
     CgroupMemorySnapshot near = new CgroupMemorySnapshot(high.cgroupPath(), 1, T0, high.limitBytes(),
         (long) (0.95 * LIMIT), high.peakBytes(), high.failcnt(), high.oomKill(), OptionalLong.empty(),
         OptionalLong.empty(), OptionalLong.empty(), OptionalDouble.empty());
-    List<OomIncident> found = feed(new MemorySample(V1_KMSG_POD_UID, near),
-        new ContainerExit(V1_POD.ref(), "app", 128, "Error", T0.plusSeconds(1), 0));
+    List<OomIncident> found = new ArrayList<>(feed(new MemorySample(V1_KMSG_POD_UID, near),
+        new ContainerExit(V1_POD.ref(), "app", 128, "Error", T0.plusSeconds(1), 0)));
+    assertEquals(List.of(), found, "waits for a deletion or eviction to show");
+    found.addAll(passTime(Duration.ofSeconds(3)));
     assertEquals(1, found.size());
     assertEquals(Verdict.POSSIBLE, found.get(0).verdict());
+  }
+
+  // --- deletions and evictions ------------------------------------------------------------------------
+
+  /** The v1 capture's death at the limit (the Likely case above), for a pod in the given state. */
+  private List<OomIncident> deathAtTheLimit(WatchedPod pod) {
+    watched.put(pod.ref().uid(), pod);
+    List<OomIncident> found = new ArrayList<>(feed(signal(pod, V1_KMSG_SANDBOX, CgroupOomSignal.Kind.LIMIT_HIT,
+        "failcnt", 0, 108, FusionFixtures.v1Pod("after-oom", T0)), new CgroupPolled(T0)));
+    clock.advance(Duration.ofMillis(400));
+    found.addAll(feed(new SandboxDied(sandbox(pod, V1_KMSG_SANDBOX, 7932), clock.instant(), "sentry pid 7932 exited")));
+    clock.advance(Duration.ofMillis(600));
+    found.addAll(feed(new CgroupPolled(clock.instant())));
+    return found;
+  }
+
+  private static WatchedPod stopped(WatchedPod pod, boolean deletionRequested, boolean evicted) {
+    return new WatchedPod(pod.ref(), pod.runtimeClassName(), pod.memoryLimitBytes(), deletionRequested, evicted);
+  }
+
+  @Test
+  void aPodBeingDeletedWhoseSandboxDiesAtItsLimitIsNoOom() {
+    List<OomIncident> found = deathAtTheLimit(stopped(V1_POD, true, false));
+    found.addAll(passTime(Duration.ofMinutes(2)));
+    assertEquals(List.of(), found);
+  }
+
+  @Test
+  void anEvictedPodWhoseSandboxDiesAtItsLimitIsNoOom() {
+    List<OomIncident> found = deathAtTheLimit(stopped(V1_POD, false, true));
+    found.addAll(passTime(Duration.ofMinutes(2)));
+    assertEquals(List.of(), found);
+  }
+
+  /**
+   * Kubelet writes "Evicted" (or the deletion reaches the cache) after the sandbox is gone: the death
+   * at the limit waits the stop wait (3 s at a 1 s poll) before it is called Likely, so an eviction
+   * seen within it keeps it from being one.
+   */
+  @Test
+  void anEvictionSeenShortlyAfterTheDeathAtTheLimitIsNoOom() {
+    List<OomIncident> found = deathAtTheLimit(V1_POD);
+    found.addAll(passTime(Duration.ofSeconds(1)));
+    watched.put(V1_POD.ref().uid(), stopped(V1_POD, false, true));
+    found.addAll(passTime(Duration.ofMinutes(2)));
+    assertEquals(List.of(), found);
+  }
+
+  @Test
+  void aDeletionSeenShortlyAfterExitCodesNearTheLimitIsNoOom() {
+    CgroupMemorySnapshot high = FusionFixtures.v1Pod("after-oom", T0);
+    CgroupMemorySnapshot near = new CgroupMemorySnapshot(high.cgroupPath(), 1, T0, high.limitBytes(),
+        (long) (0.95 * LIMIT), high.peakBytes(), high.failcnt(), high.oomKill(), OptionalLong.empty(),
+        OptionalLong.empty(), OptionalLong.empty(), OptionalDouble.empty());
+    List<OomIncident> found = new ArrayList<>(feed(new MemorySample(V1_KMSG_POD_UID, near),
+        new ContainerExit(V1_POD.ref(), "app", 143, "Error", T0.plusSeconds(1), 0)));
+    found.addAll(passTime(Duration.ofSeconds(2)));
+    watched.put(V1_POD.ref().uid(), stopped(V1_POD, true, false));
+    found.addAll(passTime(Duration.ofMinutes(1)));
+    assertEquals(List.of(), found);
+  }
+
+  /** How long the decision waits: not a moment past the stop wait, after which a Likely stands. */
+  @Test
+  void aDeathAtTheLimitIsLikelyOnceTheStopWaitPassedWithNoDeletionOrEviction() {
+    List<OomIncident> found = deathAtTheLimit(V1_POD); // died at T0 + 0.4 s, polled at T0 + 1 s
+    found.addAll(passTime(Duration.ofSeconds(2))); // T0 + 3 s: 2.6 s after the death
+    assertEquals(List.of(), found);
+    found.addAll(passTime(Duration.ofSeconds(1))); // 3.6 s after the death
+    assertEquals(1, found.size());
+    assertEquals(Verdict.LIKELY, found.get(0).verdict());
+    watched.put(V1_POD.ref().uid(), stopped(V1_POD, false, true));
+    found.addAll(passTime(Duration.ofMinutes(1)));
+    assertEquals(1, found.size(), "an eviction seen later changes nothing already reported");
+  }
+
+  @Test
+  void aKillTheKernelCountedIsConfirmedEvenWhileThePodIsBeingDeleted() {
+    watched.put(V1_POD.ref().uid(), stopped(V1_POD, true, true));
+    KernelOomKill kill = FusionFixtures.kernelKills("kmsg/kmsg-sandbox-oom.txt").get(0);
+    List<OomIncident> found = feed(kill);
+    assertEquals(1, found.size());
+    assertEquals(Verdict.CONFIRMED, found.get(0).verdict());
+
+    CgroupMemorySnapshot running = FusionFixtures.v2Pod("running", T0);
+    CgroupMemorySnapshot killed = FusionFixtures.v2Pod("after-kill", T0.plusSeconds(1));
+    watched.put(V2_POD.ref().uid(), stopped(V2_POD, false, true));
+    List<OomIncident> counted = feed(signal(V2_POD, "aaaa1111bbbb2222", CgroupOomSignal.Kind.OOM_KILL, "oom_kill",
+        running.oomKill().getAsLong(), killed.oomKill().getAsLong(), killed));
+    assertEquals(Verdict.CONFIRMED, counted.get(0).verdict());
   }
 
   // --- decoys ---------------------------------------------------------------------------------------

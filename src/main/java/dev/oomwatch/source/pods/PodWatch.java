@@ -145,7 +145,23 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
     return new WatchedPod(
         new PodRef(meta.getNamespace(), meta.getName(), meta.getUid()),
         runtimeClassName,
-        PodMemoryLimits.of(pod.getSpec()));
+        PodMemoryLimits.of(pod.getSpec()),
+        meta.getDeletionTimestamp() != null,
+        evicted(pod));
+  }
+
+  /**
+   * Kubelet's eviction sets phase Failed with reason {@code Evicted}; evictions, preemptions and
+   * taint-manager or shutdown terminations also add a {@code DisruptionTarget} condition (Kubernetes 1.26+).
+   * Either way the sandbox dies on purpose, not for lack of memory.
+   */
+  static boolean evicted(Pod pod) {
+    var status = pod.getStatus();
+    if (status == null) {
+      return false;
+    }
+    return "Evicted".equals(status.getReason()) || (status.getConditions() != null && status.getConditions().stream()
+        .anyMatch(c -> c != null && "DisruptionTarget".equals(c.getType()) && "True".equals(c.getStatus())));
   }
 
   @Override

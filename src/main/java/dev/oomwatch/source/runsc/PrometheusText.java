@@ -1,6 +1,9 @@
 package dev.oomwatch.source.runsc;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +22,10 @@ import java.util.function.Predicate;
  *
  * <p>Never throws: a line that does not follow the format (or is longer than {@link #MAX_LINE}, or
  * repeats a label) is counted as rejected and skipped. Lines of metrics not wanted are skipped after
- * their name, unchecked. Stateless and thread-safe.
+ * their name, unchecked. A body can be read whole ({@link #parse}) or as it arrives, in chunks of
+ * UTF-8 bytes ({@link Stream}): then it is never held whole, only one line at a time (at most
+ * {@link #MAX_LINE} characters of it), and only the wanted samples are kept. {@link #parse} is
+ * stateless and thread-safe; a {@link Stream} is used by one thread at a time.
  */
 final class PrometheusText {
 
@@ -41,27 +47,43 @@ final class PrometheusText {
   private PrometheusText() {}
 
   static Result parse(CharSequence text, Predicate<String> wanted) {
-    List<Sample> samples = new ArrayList<>();
-    int rejected = 0;
-    String firstProblem = null;
     if (text == null) {
       return new Result(List.of(), 0, Optional.empty());
     }
+    Lines lines = new Lines(wanted);
     int length = text.length();
-    int lineNumber = 0;
     for (int start = 0; start < length; ) {
       int end = start;
       while (end < length && text.charAt(end) != '\n') {
         end++;
       }
+      lines.line(text, start, end - start > MAX_LINE + 1 ? -1 : end);
+      start = end + 1;
+    }
+    return lines.result();
+  }
+
+  /** The samples and rejections of a text, one line after the other. */
+  private static final class Lines {
+    private final Predicate<String> wanted;
+    private final List<Sample> samples = new ArrayList<>();
+    private int rejected;
+    private int lineNumber;
+    private String firstProblem;
+
+    Lines(Predicate<String> wanted) {
+      this.wanted = wanted;
+    }
+
+    /** The line {@code text[start, end)} without its {@code \n}; {@code end} -1 when it was too long. */
+    void line(CharSequence text, int start, int end) {
       lineNumber++;
-      int stop = end > start && text.charAt(end - 1) == '\r' ? end - 1 : end;
       String problem;
-      if (stop - start > MAX_LINE) {
+      int stop = end > start && text.charAt(end - 1) == '\r' ? end - 1 : end;
+      if (end < 0 || stop - start > MAX_LINE) {
         problem = "longer than " + MAX_LINE + " characters";
       } else {
-        LineParser line = new LineParser(text, start, stop);
-        problem = line.parse(wanted, samples);
+        problem = new LineParser(text, start, stop).parse(wanted, samples);
       }
       if (problem != null) {
         rejected++;
@@ -69,9 +91,69 @@ final class PrometheusText {
           firstProblem = "line " + lineNumber + ": " + problem;
         }
       }
-      start = end + 1;
     }
-    return new Result(List.copyOf(samples), rejected, Optional.ofNullable(firstProblem));
+
+    Result result() {
+      return new Result(List.copyOf(samples), rejected, Optional.ofNullable(firstProblem));
+    }
+  }
+
+  /**
+   * Parses a body of UTF-8 bytes as it arrives, line by line: a line is decoded and parsed when its
+   * {@code \n} (or the end) comes, and bytes of a line beyond {@link #MAX_LINE} characters' worth
+   * are not kept (the line is rejected). A {@code \n} byte never occurs inside a multi-byte UTF-8
+   * character, so splitting on it before decoding is exact.
+   */
+  static final class Stream {
+    /** The most bytes {@link #MAX_LINE} characters take in UTF-8. */
+    private static final int MAX_LINE_BYTES = 4 * MAX_LINE;
+
+    private final Lines lines;
+    private byte[] line = new byte[256];
+    private int length;
+    private boolean tooLong;
+    private boolean finished;
+
+    Stream(Predicate<String> wanted) {
+      this.lines = new Lines(wanted);
+    }
+
+    /** Takes the next bytes of the body. */
+    void accept(ByteBuffer bytes) {
+      while (bytes.hasRemaining()) {
+        byte b = bytes.get();
+        if (b == '\n') {
+          endLine();
+        } else if (!tooLong) {
+          if (length == MAX_LINE_BYTES) {
+            tooLong = true;
+          } else {
+            if (length == line.length) {
+              line = Arrays.copyOf(line, Math.min(MAX_LINE_BYTES, line.length * 2));
+            }
+            line[length++] = b;
+          }
+        }
+      }
+    }
+
+    /** The body ended: what it held. */
+    Result finish() {
+      if (!finished) {
+        finished = true;
+        if (length > 0 || tooLong) {
+          endLine();
+        }
+      }
+      return lines.result();
+    }
+
+    private void endLine() {
+      String text = tooLong ? "" : new String(line, 0, length, StandardCharsets.UTF_8);
+      lines.line(text, 0, tooLong ? -1 : text.length());
+      length = 0;
+      tooLong = false;
+    }
   }
 
   /** One line; {@link #parse} returns null when it was fine, or what was wrong. */

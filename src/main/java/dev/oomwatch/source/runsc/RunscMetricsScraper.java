@@ -1,11 +1,8 @@
 package dev.oomwatch.source.runsc;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
-
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxDied;
 import dev.oomwatch.model.SandboxRef;
-import java.io.ByteArrayOutputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,8 +25,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,17 +46,24 @@ import org.slf4j.LoggerFactory;
  * it lists, so that a cut-off page or another server's page does not make sandboxes look dead.
  *
  * <p>Each scrape is one HTTP GET with a deadline (connect and whole response), a body of at most
- * {@link #MAX_BODY_BYTES}, and no redirects. The JDK's HTTP client cannot talk over a Unix socket:
- * point the agent at a TCP address of the metric server.
+ * {@link #MAX_BODY_BYTES}, and no redirects. The body is parsed as it arrives, line by line
+ * ({@link PrometheusText.Stream}): it is never held whole, only the wanted samples are kept. A larger
+ * body is a failed scrape with a sentence saying so, counted ({@link #bodiesTooLarge}), not a change:
+ * no sandbox looks dead for it. The JDK's HTTP client cannot talk over a Unix socket: point the agent
+ * at a TCP address of the metric server.
  *
- * <p>Not thread-safe: one thread of the source calls {@link #scrape}.
+ * <p>Not thread-safe: one thread of the source calls {@link #scrape}; {@link #bodiesTooLarge} may be
+ * read from any thread.
  */
 final class RunscMetricsScraper {
 
   /** The {@link SandboxDied#how()} of deaths seen here. */
   static final String HOW = "runsc metric server: sandbox no longer running";
-  /** A larger response is refused (the server writes ~200 lines per sandbox). */
-  static final int MAX_BODY_BYTES = 32 * 1024 * 1024;
+  /**
+   * A larger response is refused: the server writes about 175 samples (~26 KiB) per sandbox, so 4 MiB
+   * holds some 150 sandboxes, more than kubelet's default of 110 pods a node.
+   */
+  static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
 
   private static final Logger log = LoggerFactory.getLogger(RunscMetricsScraper.class);
 
@@ -71,6 +77,7 @@ final class RunscMetricsScraper {
   private final String runningCountMetric;
   private final Duration timeout;
   private final HttpClient client;
+  private final AtomicLong bodiesTooLarge = new AtomicLong();
   private Map<String, SandboxState> previous;
 
   RunscMetricsScraper(URI url, String exporterPrefix, Duration timeout) {
@@ -90,6 +97,11 @@ final class RunscMetricsScraper {
     return url;
   }
 
+  /** Scrapes refused because the body was larger than {@link #MAX_BODY_BYTES}. Thread-safe. */
+  long bodiesTooLarge() {
+    return bodiesTooLarge.get();
+  }
+
   /**
    * Scrapes once and hands deaths to {@code emit}.
    *
@@ -99,15 +111,12 @@ final class RunscMetricsScraper {
    */
   Optional<String> scrape(Instant now, Function<String, Optional<SandboxRef>> refs,
       DeathLedger ledger, Consumer<Observation> emit) throws InterruptedException {
-    byte[] body;
+    PrometheusText.Result result;
     try {
-      body = fetch();
+      result = fetch();
     } catch (ScrapeFailure e) {
       return Optional.of(e.getMessage());
     }
-    PrometheusText.Result result = PrometheusText.parse(new String(body, UTF_8),
-        name -> name.equals(presenceMetric) || name.equals(runningMetric)
-            || name.equals(runningCountMetric));
     if (result.rejectedLines() > 0) {
       log.debug("{} lines of {} did not parse; first: {}", result.rejectedLines(), url,
           result.firstProblem().orElse(""));
@@ -220,17 +229,18 @@ final class RunscMetricsScraper {
         OptionalLong.empty(), OptionalLong.empty(), Optional.empty());
   }
 
-  private byte[] fetch() throws ScrapeFailure, InterruptedException {
+  private PrometheusText.Result fetch() throws ScrapeFailure, InterruptedException {
     HttpRequest request = HttpRequest.newBuilder(url)
         .timeout(timeout)
         .header("Accept", "text/plain;version=0.0.4")
         .GET()
         .build();
-    CompletableFuture<HttpResponse<byte[]>> response =
+    CompletableFuture<HttpResponse<PrometheusText.Result>> response =
         client.sendAsync(request, info -> info.statusCode() == 200
-            ? new LimitedBody(MAX_BODY_BYTES)
-            : HttpResponse.BodySubscribers.replacing(new byte[0]));
-    HttpResponse<byte[]> answer;
+            ? new ParsedBody(MAX_BODY_BYTES, name -> name.equals(presenceMetric)
+                || name.equals(runningMetric) || name.equals(runningCountMetric))
+            : HttpResponse.BodySubscribers.replacing(null));
+    HttpResponse<PrometheusText.Result> answer;
     try {
       // The request timeout covers the wait for the headers only; this bounds the body too.
       answer = response.get(timeout.toMillis() * 2, TimeUnit.MILLISECONDS);
@@ -261,7 +271,11 @@ final class RunscMetricsScraper {
           + ")";
     }
     if (cause instanceof BodyTooLarge) {
-      return "the runsc metric server at " + url + " sent more than " + MAX_BODY_BYTES + " bytes";
+      bodiesTooLarge.incrementAndGet();
+      return "the runsc metric server at " + url + " sent a page larger than " + MAX_BODY_BYTES / (1024 * 1024)
+          + " MiB (" + MAX_BODY_BYTES + " bytes), the most the agent reads: its sandboxes' deaths are not"
+          + " seen from it (the runsc state files still are); check that --runsc-metrics-url is runsc's"
+          + " metric server, or limit the metrics runsc exports";
     }
     return "scraping the runsc metric server at " + url + " failed: " + cause;
   }
@@ -283,19 +297,24 @@ final class RunscMetricsScraper {
     }
   }
 
-  /** Collects a response body of at most {@code limit} bytes, failing (and cancelling) beyond. */
-  private static final class LimitedBody implements BodySubscriber<byte[]> {
+  /**
+   * Parses a response body of at most {@code limit} bytes as it arrives, failing (and cancelling)
+   * beyond. The HTTP client calls it from one thread at a time.
+   */
+  private static final class ParsedBody implements BodySubscriber<PrometheusText.Result> {
     private final int limit;
-    private final CompletableFuture<byte[]> body = new CompletableFuture<>();
-    private final ByteArrayOutputStream collected = new ByteArrayOutputStream();
+    private final PrometheusText.Stream parser;
+    private final CompletableFuture<PrometheusText.Result> body = new CompletableFuture<>();
+    private long received;
     private Flow.Subscription subscription;
 
-    LimitedBody(int limit) {
+    ParsedBody(int limit, Predicate<String> wanted) {
       this.limit = limit;
+      this.parser = new PrometheusText.Stream(wanted);
     }
 
     @Override
-    public CompletionStage<byte[]> getBody() {
+    public CompletionStage<PrometheusText.Result> getBody() {
       return body;
     }
 
@@ -311,14 +330,13 @@ final class RunscMetricsScraper {
         return;
       }
       for (ByteBuffer buffer : buffers) {
-        if (collected.size() + buffer.remaining() > limit) {
+        received += buffer.remaining();
+        if (received > limit) {
           subscription.cancel();
           body.completeExceptionally(new BodyTooLarge());
           return;
         }
-        byte[] bytes = new byte[buffer.remaining()];
-        buffer.get(bytes);
-        collected.writeBytes(bytes);
+        parser.accept(buffer);
       }
     }
 
@@ -329,7 +347,7 @@ final class RunscMetricsScraper {
 
     @Override
     public void onComplete() {
-      body.complete(collected.toByteArray());
+      body.complete(parser.finish());
     }
   }
 }

@@ -237,6 +237,11 @@ public final class RunscStateSource implements Source {
         metricScrapeFailures.get(), memorySamples.get(), memorySampleFailures.get());
   }
 
+  /** Scrapes of the metric server refused for a page over its size cap; callable from any thread. */
+  public long metricBodiesTooLarge() {
+    return scraper == null ? 0 : scraper.bodiesTooLarge();
+  }
+
   @Override
   public void close() {
     List<Thread> running;

@@ -144,6 +144,38 @@ class PrometheusTextTest {
     assertEquals(1, result.samples().size());
   }
 
+  /** The body read as it arrives, in chunks of any size (a UTF-8 character split too), reads the same. */
+  @Test
+  void aStreamInChunksReadsWhatTheWholeTextReads() {
+    String page = MetricServerText.of(List.of(
+        new MetricServerText.Sandbox("32beefcafe", "42asdf", "wéb-☃", "défaut", true),
+        new MetricServerText.Sandbox("0ddba11", "7", "batch", "jobs", false)))
+        + "bad{ 1\r\nlast 2";
+    char[] interesting = "{}\",=\\ \n\r\t#é☃0123456789".toCharArray();
+    Random random = new Random(7);
+    for (int round = 0; round < 300; round++) {
+      // the first round as it is, and with a line too long to keep
+      StringBuilder text = new StringBuilder(round == 1
+          ? page.replace("bad{ 1", "x{a=\"" + "y".repeat(PrometheusText.MAX_LINE) + "\"} 1") : page);
+      for (int edits = round <= 1 ? 0 : 1 + random.nextInt(6); edits > 0; edits--) {
+        text.setCharAt(random.nextInt(text.length()), interesting[random.nextInt(interesting.length)]);
+      }
+      byte[] bytes = text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      PrometheusText.Stream stream = new PrometheusText.Stream(name -> true);
+      for (int at = 0; at < bytes.length; ) {
+        int chunk = Math.min(bytes.length - at, 1 + random.nextInt(round % 2 == 0 ? 7 : 9000));
+        stream.accept(java.nio.ByteBuffer.wrap(bytes, at, chunk));
+        at += chunk;
+      }
+      PrometheusText.Result streamed = stream.finish();
+      assertEquals(parseAll(text.toString()), streamed, "round " + round);
+      if (round <= 1) {
+        assertEquals(1, streamed.rejectedLines(), streamed.toString());
+        assertEquals("last", streamed.samples().get(streamed.samples().size() - 1).name());
+      }
+    }
+  }
+
   @Test
   void nullIsNothing() {
     assertEquals(0, PrometheusText.parse(null, name -> true).samples().size());

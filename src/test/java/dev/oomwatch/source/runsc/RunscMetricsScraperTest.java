@@ -203,7 +203,62 @@ class RunscMetricsScraperTest {
     RunscMetricsScraper patient = new RunscMetricsScraper(server.url(), "runsc_",
         Duration.ofSeconds(10));
     Optional<String> problem = patient.scrape(NOW, refs, ledger, sunk::add);
-    assertTrue(problem.orElseThrow().contains("more than"), problem.toString());
+    assertTrue(problem.orElseThrow().contains("larger than"), problem.toString());
+  }
+
+  /**
+   * A page of the metric server for {@code sandboxes}, grown to {@code bytes} with the other metrics
+   * runsc exports for each running sandbox, placed before the meta-metrics: the scraper must read to
+   * the end to find them.
+   */
+  private static byte[] pageOf(int bytes, MetricServerText.Sandbox... sandboxes) {
+    String page = MetricServerText.of(List.of(sandboxes));
+    int meta = page.indexOf("# HELP runsc_meta_num_sandboxes_running");
+    StringBuilder text = new StringBuilder(bytes + 4096).append(page, 0, meta);
+    String labels = sandboxes[0].labels();
+    for (int metric = 0; text.length() + page.length() - meta < bytes; metric++) {
+      String line = "runsc_fs_read_wait" + metric + labels + " " + metric + " " + MetricServerText.TIMESTAMP + "\n";
+      if (text.length() + line.length() + page.length() - meta > bytes) {
+        text.append("#".repeat(bytes - text.length() - (page.length() - meta) - 1)).append('\n');
+      } else {
+        text.append("# TYPE runsc_fs_read_wait").append(metric).append(" counter\n").append(line);
+      }
+    }
+    text.append(page, meta, page.length());
+    byte[] body = text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(bytes, body.length);
+    return body;
+  }
+
+  @Test
+  void aPageOfNearlyFourMiBIsReadToItsEnd() throws Exception {
+    int size = (int) (3.9 * 1024 * 1024);
+    RunscMetricsScraper patient = new RunscMetricsScraper(server.url(), "runsc_", Duration.ofSeconds(20));
+    server.serve(pageOf(size, web(true), batch(true)));
+    assertEquals(Optional.empty(), patient.scrape(NOW, refs, ledger, sunk::add));
+    server.serve(pageOf(size, web(true), batch(false)));
+    assertEquals(Optional.empty(), patient.scrape(NOW, refs, ledger, sunk::add));
+    assertEquals(List.of(new SandboxDied(fromLabels(batch(true)), NOW, RunscMetricsScraper.HOW)), sunk);
+    assertEquals(0, patient.bodiesTooLarge());
+  }
+
+  /** 40 MiB: refused with a sentence and counted; no sandbox looks dead for it, before or after. */
+  @Test
+  void aFortyMiBPageIsAFailedScrapeThatSaysSoAndIsCountedNotDeaths() throws Exception {
+    RunscMetricsScraper patient = new RunscMetricsScraper(server.url(), "runsc_", Duration.ofSeconds(20));
+    server.serve(MetricServerText.of(List.of(web(true), batch(true))));
+    assertEquals(Optional.empty(), patient.scrape(NOW, refs, ledger, sunk::add));
+
+    server.serve(pageOf(40 * 1024 * 1024, web(false), batch(false)));
+    Optional<String> problem = patient.scrape(NOW, refs, ledger, sunk::add);
+    assertTrue(problem.orElseThrow().contains("sent a page larger than 4 MiB"), problem.toString());
+    assertTrue(problem.orElseThrow().contains(server.url().toString()), problem.toString());
+    assertEquals(1, patient.bodiesTooLarge());
+    assertEquals(List.of(), sunk, "a page refused is not a change");
+
+    server.serve(MetricServerText.of(List.of(web(true), batch(true))));
+    assertEquals(Optional.empty(), patient.scrape(NOW, refs, ledger, sunk::add));
+    assertEquals(List.of(), sunk);
   }
 
   @Test
