@@ -102,7 +102,10 @@ public final class EmbeddedCluster implements AutoCloseable {
    * The mock server evaluates field selectors only on the fields it indexes (metadata), so
    * {@code spec.nodeName=<node>} or {@code reason=SandboxChanged} matched nothing; a real API server
    * honours them. The stand-in drops such selectors (the agent filters again itself), as older mock
-   * servers did.
+   * servers did — except on lists of Events, whose own field selectors ({@code involvedObject.*},
+   * {@code reason}, {@code type}, {@code source}...) it applies as the API server does, and it honours
+   * {@code limit} and {@code continue} on every list ({@link ListSemantics}), so a test sees how much
+   * the agent really asks for.
    */
   private static final class SpecFieldSelectorIgnoringDispatcher extends KubernetesCrudDispatcher {
     private volatile java.util.function.BiPredicate<String, String> failing = (method, path) -> false;
@@ -145,6 +148,12 @@ public final class EmbeddedCluster implements AutoCloseable {
 
     @Override
     public io.fabric8.mockwebserver.http.MockResponse handleGet(String path) {
+      // Events' own field selectors, limit and continue: applied here, as a real API server does
+      java.util.Optional<ListSemantics> list = ListSemantics.of(path);
+      if (list.isPresent()) {
+        return list.get().refusal()
+            .orElseGet(() -> list.get().answer(super.handleGet(withoutSpecFieldSelector(list.get().pathForMock()))));
+      }
       return super.handleGet(withoutSpecFieldSelector(path));
     }
 
@@ -186,6 +195,25 @@ public final class EmbeddedCluster implements AutoCloseable {
     file.toFile().deleteOnExit();
     Files.writeString(file, Files.readString(kubeconfig).replace(":" + server.getPort(), ":" + port));
     return file;
+  }
+
+  /**
+   * Creates {@code object} in {@code namespace} as a POST to its collection would — through the stand-in's
+   * own handler, so it is stored, given a uid and resourceVersion, and sent to watchers alike — without
+   * the HTTP round trip: for tests that write a great many large objects (the mock's HTTP path takes
+   * about a third of a second per MiB here). Returns the response's status code (201 when created).
+   */
+  public int createWithoutHttp(String namespace, io.fabric8.kubernetes.api.model.HasMetadata object) {
+    String plural = io.fabric8.kubernetes.api.model.HasMetadata.getPlural(object.getClass());
+    String group = io.fabric8.kubernetes.api.model.HasMetadata.getGroup(object.getClass());
+    String version = io.fabric8.kubernetes.api.model.HasMetadata.getVersion(object.getClass());
+    String path = (group == null || group.isEmpty() ? "/api/" + version : "/apis/" + group + "/" + version)
+        + "/namespaces/" + namespace + "/" + plural;
+    byte[] body = client.getKubernetesSerialization().asJson(object).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return dispatcher.dispatch(new io.fabric8.mockwebserver.http.RecordedRequest("HTTP/1.1",
+        io.fabric8.mockwebserver.dsl.HttpMethod.POST, path,
+        io.fabric8.mockwebserver.http.Headers.builder().add("Content-Type", "application/json").build(),
+        new io.fabric8.mockwebserver.http.Buffer(body))).code();
   }
 
   /** The stand-in server, e.g. to read the requests it received. */

@@ -42,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  * whole agent runs end to end against the API stand-in (as {@code AgentIntegrationTest} runs it) through
  * scenarios chosen so that every path that writes runs: a restart loop of two sandbox OOM kills of one pod
  * (incidents created, informers, pod read, pod condition patched, Event created and then its count
- * patched, incident status patched); a restart of the agent that reads the same kernel log again while
+ * patched, incident status patched); kubelet writing the pod's terminated containers (the agent lists
+ * that pod's SandboxChanged Events); a restart of the agent that reads the same kernel log again while
  * one incident lacks its evidence (the kill merged into the existing incident); and an agent whose clock
  * is a month ahead (its retention deletes incidents older than the TTL). Every request the stand-in received is recorded and mapped to
  * its RBAC (verb, group, resource); the rendered ClusterRole must allow each of them and nothing else.
@@ -89,6 +90,21 @@ class RbacCoverageTest {
     assertTrue(reported, "2 incidents and an Event counting 2 expected; reported: " + reportedIncidents()
         + ", Event count: " + eventCount(pod) + "\nreadiness:\n" + env.agent().readiness().body());
 
+    // kubelet writes the terminated containers: the agent asks for that pod's SandboxChanged Event
+    List<RecordedRequest> requests = new ArrayList<>();
+    env.cluster().terminateContainersLikeKubelet(pod, 128);
+    boolean askedForEvents = Await.until(() -> {
+      try {
+        requests.addAll(takeAll(server));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return true;
+      }
+      return requests.stream().anyMatch(r -> agentAuthorization.equals(r.getHeader("Authorization"))
+          && r.getPath().contains("/events?") && r.getPath().contains("involvedObject.uid"));
+    }, DEADLINE, Duration.ofMillis(100));
+    assertTrue(askedForEvents, "the agent did not look up the pod's SandboxChanged Event");
+
     // the agent restarts and reads the same kernel log again, while one incident lost its evidence (as if
     // another source had created it first): the kill seen again is merged into it
     String bare = reportedIncidentNames().get(0);
@@ -112,7 +128,7 @@ class RbacCoverageTest {
       assertTrue(deleted, "retention did not delete the incidents: " + env.cluster().incidents("default").size()
           + " left\nreadiness:\n" + later.readiness().body());
     }
-    List<RecordedRequest> requests = takeAll(server);
+    requests.addAll(takeAll(server));
 
     Set<ApiCall> used = new TreeSet<>(java.util.Comparator.comparing(ApiCall::toString));
     List<String> nonResource = new ArrayList<>();

@@ -31,13 +31,19 @@ public final class AgentProcess implements AutoCloseable {
 
   /** Starts {@code agent} with {@code args} (plus {@code --http-port}); output to {@code log}. */
   public static AgentProcess start(List<String> args, Path log) throws IOException {
+    return start(List.of(), args, log);
+  }
+
+  /** As {@link #start(List, Path)}, in a JVM started with {@code jvmOptions} (the chart's, say). */
+  public static AgentProcess start(List<String> jvmOptions, List<String> args, Path log) throws IOException {
     int port;
     try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = probe.getLocalPort();
     }
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), "dev.oomwatch.app.Main", "agent",
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.oomwatch.app.Main", "agent",
         "--http-port", Integer.toString(port)));
     command.addAll(args);
     Process process = new ProcessBuilder(command).redirectErrorStream(true)
@@ -49,10 +55,29 @@ public final class AgentProcess implements AutoCloseable {
     return Await.until(() -> get("/readyz").statusCode() == 200, timeout, Duration.ofMillis(100));
   }
 
+  /** What {@code /readyz} says (status and body), or why it could not be asked. */
+  public String readiness() {
+    try {
+      HttpResponse<String> ready = get("/readyz");
+      return ready.statusCode() + " " + ready.body();
+    } catch (IllegalStateException e) {
+      return e.getMessage();
+    }
+  }
+
   /** The value of a metric without labels, or -1 when absent. */
   public double metric(String name) {
     return get("/metrics").body().lines().filter(l -> l.startsWith(name + " "))
         .mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1).trim())).findFirst().orElse(-1);
+  }
+
+  /** The agent JVM's process id (for {@code jcmd}, say). */
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
   }
 
   /** SIGKILL: no shutdown hook, no cleanup, like {@code kill -9}. */

@@ -22,11 +22,18 @@ import org.slf4j.LoggerFactory;
  * filter again (a server that ignores the selector must not make another node's pod ours).
  *
  * <p>Lookups read the informers' caches only and are thread-safe; {@link #start} and {@link #close}
- * are called once each by the wiring.
+ * are called once each by the wiring. The cache keeps each pod trimmed to the fields the agent reads
+ * ({@link TrimmedPodStore}); the update listeners get the whole new pod.
  */
 public final class PodWatch implements GvisorPods, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PodWatch.class);
   private static final String UID_INDEX = "uid";
+  /**
+   * Pods per page of the informer's lists: a page is held whole while it is read, and a pod can be
+   * ~1.5 MiB (the API server's limit), so a node's 110 pods in one answer could alone fill the agent's
+   * heap; 5 keeps a page under ~8 MiB, for a few more requests at start.
+   */
+  static final long LIST_PAGE_SIZE = 5;
 
   private final KubernetesClient client;
   private final String nodeName;
@@ -46,7 +53,10 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
   public synchronized void start() {
     runtimeClasses = client.resources(RuntimeClass.class).runnableInformer(0);
     runtimeClasses.start();
-    pods = client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).runnableInformer(0);
+    // paged, and trimmed before they are kept: a tenant decides how big its pods are (TrimmedPodStore)
+    pods = client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).withLimit(LIST_PAGE_SIZE)
+        .runnableInformer(0);
+    pods.itemStore(new TrimmedPodStore());
     pods.addIndexers(Map.of(UID_INDEX, pod -> List.of(pod.getMetadata().getUid())));
     pods.addEventHandler(new io.fabric8.kubernetes.client.informers.ResourceEventHandler<>() {
       @Override
