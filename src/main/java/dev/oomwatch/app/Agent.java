@@ -100,7 +100,7 @@ public final class Agent implements AutoCloseable {
     OomIncidentReconciler reconciler = new OomIncidentReconciler(client, events, conditions, metrics, clock,
         config.incidentTtl());
     operator.register(reconciler, c -> c
-        .withLabelSelector(OOMIncident.NODE_LABEL + "=" + config.nodeName())
+        .withLabelSelector(OOMIncident.NODE_LABEL + "=" + OOMIncident.nodeLabelValue(config.nodeName()))
         // An incident must not be given up on: the framework retries a failed report (API down, a
         // conflict) with backoff from 1 s to 60 s for as long as it takes.
         .withRetry(new GenericRetry().setInitialInterval(1000).setIntervalMultiplier(2).setMaxInterval(60_000)

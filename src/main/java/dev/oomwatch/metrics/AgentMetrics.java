@@ -59,6 +59,12 @@ public final class AgentMetrics {
       .name("oomwatch_incidents_merged_total")
       .help("Kills seen again with something new (evidence, a stronger verdict), merged into their OOMIncident")
       .register(registry);
+  private final Counter incidentsRefused = Counter.builder()
+      .name("oomwatch_incidents_refused_total")
+      .help("OOMIncidents labelled with this node that the reconciler refused to report on any pod, by reason"
+          + " (invalid, foreign-node, not-owner, pod-not-on-node)")
+      .labelNames("reason")
+      .register(registry);
   private final Counter incidentsExpired = Counter.builder()
       .name("oomwatch_incidents_expired_total")
       .help("OOMIncidents deleted because they were older than the TTL")
@@ -86,6 +92,10 @@ public final class AgentMetrics {
 
   public void incidentMerged() {
     incidentsMerged.inc();
+  }
+
+  public void incidentRefused(String reason) {
+    incidentsRefused.labelValues(reason).inc();
   }
 
   public void incidentExpired() {

@@ -3,6 +3,7 @@ package dev.oomwatch.operator;
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.Verdict;
+import dev.oomwatch.operator.crd.IncidentLimits;
 import dev.oomwatch.operator.crd.OOMIncident;
 import dev.oomwatch.operator.crd.OOMIncidentSpec;
 import dev.oomwatch.operator.crd.OOMIncidentStatus;
@@ -21,6 +22,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +31,11 @@ import org.slf4j.LoggerFactory;
  * per pod) and the pod condition {@code oomwatch.dev/SandboxOOMKilled}, then one status patch saying
  * what was reported. Every step is idempotent, so a retried or repeated reconcile writes nothing twice;
  * failures are thrown and JOSDK retries them. Reads only the API (no files, no kernel log). The agent
- * registers it with the label selector {@code oomwatch.dev/node=<node>}, so it sees only its node's
- * incidents, and deletes each once it is older than the TTL (it asks to be called again then).
+ * registers it with the label selector {@code oomwatch.dev/node=<node>} ({@link OOMIncident#nodeLabelValue}),
+ * so it sees only its node's incidents, and deletes each once it is older than the TTL (it asks to be
+ * called again then). Before anything is written on a pod, the incident must be trusted
+ * ({@link IncidentTrust}: well formed, this node's, written by this node's agent, about a pod on this
+ * node); one that is not gets phase {@code Refused} and nothing else.
  * JOSDK calls it from its executor, never concurrently for the same incident.
  */
 @ControllerConfiguration(name = "oomincident")
@@ -87,6 +92,16 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
   }
 
   private UpdateControl<OOMIncident> report(OOMIncident incident) {
+    OOMIncidentStatus current = incident.getStatus();
+    if (current != null && current.getPhase() != null
+        && Objects.equals(current.getObservedGeneration(), generation(incident))) {
+      return UpdateControl.noUpdate();
+    }
+    // trust before anything is written on a pod (and before the spec is even used)
+    Optional<IncidentTrust.Refusal> refusal = IncidentTrust.checkIncident(incident, events.nodeName());
+    if (refusal.isPresent()) {
+      return refuse(incident, refusal.get());
+    }
     // Incidents of one pod share its Event and its condition: reporting them one at a time turns a
     // restart loop or a storm into a queue instead of a pile of optimistic-lock conflicts.
     synchronized (podLocks[Math.floorMod(incident.getSpec().getPodUid().hashCode(), podLocks.length)]) {
@@ -95,11 +110,7 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
   }
 
   private UpdateControl<OOMIncident> reportAlone(OOMIncident incident) {
-    OOMIncidentStatus current = incident.getStatus();
-    long generation = incident.getMetadata().getGeneration() == null ? 0 : incident.getMetadata().getGeneration();
-    if (current != null && current.getPhase() != null && Objects.equals(current.getObservedGeneration(), generation)) {
-      return UpdateControl.noUpdate();
-    }
+    long generation = generation(incident);
     OOMIncidentSpec spec = incident.getSpec();
     String name = incident.getMetadata().getName();
     String namespace = incident.getMetadata().getNamespace();
@@ -112,6 +123,11 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     status.setDetectedAt(spec.getDetectedAt());
     status.setObservedGeneration(generation);
     boolean podExists = pod != null && spec.getPodUid().equals(pod.getMetadata().getUid());
+    Optional<IncidentTrust.Refusal> podRefusal = podExists ? IncidentTrust.checkPod(pod, events.nodeName())
+        : Optional.empty();
+    if (podRefusal.isPresent()) {
+      return refuse(incident, podRefusal.get());
+    }
     if (Verdict.POSSIBLE.display().equals(spec.getVerdict())) {
       // only exit codes point to an OOM: keep the record, raise no alarm on the pod
       status.setPhase(OOMIncidentStatus.RECORDED);
@@ -119,7 +135,10 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     } else if (podExists && reportOnPod(pod, name, spec, status)) {
       status.setPhase(OOMIncidentStatus.REPORTED);
       status.setPodCondition(PodConditionWriter.CONDITION_TYPE);
-      status.setMessage("Event " + REASON + " and pod condition " + PodConditionWriter.CONDITION_TYPE + " written.");
+      status.setMessage(status.getEventName() != null
+          ? "Event " + REASON + " and pod condition " + PodConditionWriter.CONDITION_TYPE + " written."
+          : "Pod condition " + PodConditionWriter.CONDITION_TYPE + " written; no Event: Events of its names exist"
+              + " and are not the agent's.");
     } else {
       // Decided: the incident is kept (it is the record of the kill) but nothing is written on a pod
       // that is gone, or on a new pod that reuses its name.
@@ -129,6 +148,30 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
       status.setMessage("The pod no longer exists; nothing was written on it.");
     }
     metrics.incidentReported(status.getPhase());
+    status.setReportedAt(clock.instant().toString());
+    incident.setStatus(status);
+    return UpdateControl.patchStatus(incident);
+  }
+
+  private static long generation(OOMIncident incident) {
+    return incident.getMetadata().getGeneration() == null ? 0 : incident.getMetadata().getGeneration();
+  }
+
+  /**
+   * Decided for an incident the agent does not trust ({@link IncidentTrust}): nothing is written on any
+   * pod; one WARN line, {@code oomwatch_incidents_refused_total{reason}}, and one status patch (phase
+   * {@code Refused}, the reason, this generation observed) so that it shows in {@code kubectl get} and is
+   * not looked at again until its spec changes — no endless retry.
+   */
+  private UpdateControl<OOMIncident> refuse(OOMIncident incident, IncidentTrust.Refusal refusal) {
+    LOG.warn("OOMIncident {}/{} refused ({}): {}; nothing written on any pod", incident.getMetadata().getNamespace(),
+        incident.getMetadata().getName(), refusal.reason().label, refusal.detail());
+    metrics.incidentRefused(refusal.reason().label);
+    OOMIncidentStatus status = new OOMIncidentStatus();
+    status.setPhase(OOMIncidentStatus.REFUSED);
+    status.setMessage(IncidentLimits.cut("Not reported on any pod (" + refusal.reason().label + "): "
+        + refusal.detail() + ".", IncidentLimits.MESSAGE));
+    status.setObservedGeneration(generation(incident));
     status.setReportedAt(clock.instant().toString());
     incident.setStatus(status);
     return UpdateControl.patchStatus(incident);

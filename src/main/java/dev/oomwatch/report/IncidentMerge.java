@@ -3,23 +3,55 @@ package dev.oomwatch.report;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.Verdict;
 import dev.oomwatch.operator.crd.EvidenceItem;
+import dev.oomwatch.operator.crd.IncidentLimits;
+import dev.oomwatch.operator.crd.OOMIncident;
 import dev.oomwatch.operator.crd.OOMIncidentSpec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Folds what a later signal found about a kill into the incident already in the API: evidence is the
  * union (by source and detail, oldest first), the verdict the strongest, the kill time the earliest,
- * and a known sandbox, victim or culprit fills in an unknown one. Never weakens what is there. Pure;
- * stateless and thread-safe.
+ * and a known sandbox, victim or culprit fills in an unknown one. Never weakens what is there, and
+ * never touches an object that is not the agent's own incident of the same kill: one about another
+ * pod or node, or (given the whole objects) one without this agent's owner annotation is left as it is
+ * (one WARN line). The evidence stays within the schema's bound. Stateless and thread-safe.
  */
 final class IncidentMerge {
+  private static final Logger LOG = LoggerFactory.getLogger(IncidentMerge.class);
+
   private IncidentMerge() {}
 
-  /** The merged spec, or {@code existing} itself (the same object) when the update adds nothing. */
+  /**
+   * The merged spec, or {@code existing.getSpec()} itself (the same object) when the update adds nothing
+   * or {@code existing} is not this agent's own: it must carry the owner annotation
+   * {@code update} carries ({@link OOMIncident#ownerValue}) and be about the same pod and node.
+   */
+  static OOMIncidentSpec merge(OOMIncident existing, OOMIncident update) {
+    if (!ownerOf(existing).equals(ownerOf(update)) || ownerOf(update).isEmpty()) {
+      LOG.warn("OOMIncident {}/{} exists but is not this agent's (owner annotation {}): left as it is",
+          existing.getMetadata().getNamespace(), existing.getMetadata().getName(), ownerOf(existing));
+      return existing.getSpec();
+    }
+    return merge(existing.getSpec(), update.getSpec());
+  }
+
+  /**
+   * The merged spec, or {@code existing} itself (the same object) when the update adds nothing or
+   * {@code existing} is about another pod or node than {@code update} (not the same kill).
+   */
   static OOMIncidentSpec merge(OOMIncidentSpec existing, OOMIncidentSpec update) {
+    if (existing == null || !sameIdentity(existing, update)) {
+      LOG.warn("an OOMIncident of the same name is about another pod or node ({}): left as it is",
+          existing == null ? "no spec" : existing.getPodName() + " uid " + existing.getPodUid() + " on "
+              + existing.getNodeName());
+      return existing;
+    }
     OOMIncidentSpec merged = copy(existing);
     List<EvidenceItem> evidence = new ArrayList<>(nullSafe(existing.getEvidence()));
     for (EvidenceItem item : nullSafe(update.getEvidence())) {
@@ -29,7 +61,8 @@ final class IncidentMerge {
         evidence.add(item);
       }
     }
-    merged.setEvidence(evidence);
+    merged.setEvidence(evidence.size() > IncidentLimits.EVIDENCE_ITEMS
+        ? List.copyOf(evidence.subList(0, IncidentLimits.EVIDENCE_ITEMS)) : evidence);
     if (strength(update.getVerdict()) < strength(existing.getVerdict())) {
       merged.setVerdict(update.getVerdict());
     }
@@ -54,6 +87,18 @@ final class IncidentMerge {
       merged.setMemcg(update.getMemcg());
     }
     return same(existing, merged) ? existing : merged;
+  }
+
+  private static boolean sameIdentity(OOMIncidentSpec existing, OOMIncidentSpec update) {
+    return Objects.equals(existing.getPodUid(), update.getPodUid())
+        && Objects.equals(existing.getPodName(), update.getPodName())
+        && Objects.equals(existing.getNodeName(), update.getNodeName());
+  }
+
+  private static String ownerOf(OOMIncident incident) {
+    Map<String, String> annotations = incident.getMetadata() == null ? null : incident.getMetadata().getAnnotations();
+    String owner = annotations == null ? null : annotations.get(OOMIncident.OWNER_ANNOTATION);
+    return owner == null ? "" : owner;
   }
 
   private static int strength(String verdict) {

@@ -105,4 +105,80 @@ class PodReportersTest {
     assertEquals("incident-a,incident-b",
         event.getMetadata().getAnnotations().get(PodEventRecorder.INCIDENTS_ANNOTATION));
   }
+
+  @Test
+  void aForeignEventOfTheSameNameIsNeverPatched() {
+    PodEventRecorder recorder = new PodEventRecorder(cluster.client(), "node-a", Clock.fixed(KILLED, ZoneOffset.UTC));
+    Event foreign = foreignEvent(PodEventRecorder.eventName(ref, "OOMKilled"));
+
+    String written = recorder.recordWarning(ref, "OOMKilled", "killed", "incident-a");
+    recorder.recordWarning(ref, "OOMKilled", "killed again", "incident-b");
+
+    Event after = event(foreign.getMetadata().getName());
+    assertEquals(foreign.getMetadata().getResourceVersion(), after.getMetadata().getResourceVersion());
+    assertEquals(7, after.getCount());
+    assertEquals("not ours", after.getMessage());
+    assertEquals(PodEventRecorder.alternateEventName(ref, "OOMKilled"), written);
+    Event ours = event(written);
+    assertEquals(2, ours.getCount());
+    assertEquals(PodEventRecorder.COMPONENT, ours.getSource().getComponent());
+  }
+
+  @Test
+  void whenBothNamesAreTakenByOthersNoEventIsWritten() {
+    PodEventRecorder recorder = new PodEventRecorder(cluster.client(), "node-a", Clock.fixed(KILLED, ZoneOffset.UTC));
+    Event first = foreignEvent(PodEventRecorder.eventName(ref, "OOMKilled"));
+    Event second = foreignEvent(PodEventRecorder.alternateEventName(ref, "OOMKilled"));
+
+    assertEquals(null, recorder.recordWarning(ref, "OOMKilled", "killed", "incident-a"));
+
+    assertEquals(first.getMetadata().getResourceVersion(), event(first.getMetadata().getName()).getMetadata()
+        .getResourceVersion());
+    assertEquals(second.getMetadata().getResourceVersion(), event(second.getMetadata().getName()).getMetadata()
+        .getResourceVersion());
+    assertEquals(2, cluster.client().v1().events().inNamespace("default").list().getItems().size());
+  }
+
+  @Test
+  void anEventOfThePodsNameForAnotherPodUidIsNotOurs() {
+    Event copied = new io.fabric8.kubernetes.api.model.EventBuilder()
+        .withNewMetadata().withName("x").withNamespace("default").endMetadata()
+        .withNewInvolvedObject().withKind("Pod").withName(ref.name()).withUid("another-uid").endInvolvedObject()
+        .withReason("OOMKilled").withNewSource().withComponent(PodEventRecorder.COMPONENT).endSource()
+        .withReportingComponent(PodEventRecorder.REPORTING_COMPONENT)
+        .build();
+
+    assertFalse(PodEventRecorder.isOurs(copied, ref, "OOMKilled"));
+    copied.getInvolvedObject().setUid(ref.uid());
+    assertTrue(PodEventRecorder.isOurs(copied, ref, "OOMKilled"));
+    assertFalse(PodEventRecorder.isOurs(copied, ref, "NearOOM"));
+  }
+
+  @Test
+  void eventNamesOfTheLongestPodNamesAreValidNames() {
+    PodRef longest = new PodRef("default", "p".repeat(253), ref.uid());
+
+    assertEquals(253, PodEventRecorder.eventName(longest, "OOMKilled").length());
+    assertEquals(253, PodEventRecorder.alternateEventName(longest, "OOMKilled").length());
+    assertFalse(PodEventRecorder.eventName(longest, "OOMKilled").equals(
+        PodEventRecorder.alternateEventName(longest, "OOMKilled")));
+    PodRef dashed = new PodRef("default", "p".repeat(241) + "-" + "q".repeat(11), ref.uid());
+    String name = PodEventRecorder.eventName(dashed, "OOMKilled");
+    assertTrue(name.length() <= 253 && name.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"),
+        name);
+  }
+
+  private Event foreignEvent(String name) {
+    return cluster.client().v1().events().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.EventBuilder()
+        .withNewMetadata().withName(name).withNamespace("default").endMetadata()
+        .withNewInvolvedObject().withApiVersion("v1").withKind("Pod").withNamespace("default").withName(ref.name())
+            .withUid(ref.uid()).endInvolvedObject()
+        .withType("Normal").withReason("OOMKilled").withMessage("not ours").withCount(7)
+        .withNewSource().withComponent("someone-else").endSource()
+        .build()).create();
+  }
+
+  private Event event(String name) {
+    return cluster.client().v1().events().inNamespace("default").withName(name).get();
+  }
 }

@@ -1,13 +1,18 @@
 package dev.oomwatch.operator.crd;
 
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+
 /**
  * One signal that saw the kill, as stored in the CR: which source, what it said, when. Plain bean for
- * Jackson and the CRD generator; not thread-safe.
+ * Jackson and the CRD generator (the annotations are the schema's bounds); not thread-safe.
  */
 public class EvidenceItem {
-  private String source;
-  private String detail;
-  private String observedAt;
+  @Required @Size(min = 1, max = IncidentLimits.EVIDENCE_SOURCE) @Pattern("^[a-z][a-z0-9-]*$") private String source;
+  @Size(max = IncidentLimits.EVIDENCE_DETAIL) private String detail;
+  @JsonSerialize(using = RfcTimestamp.class) @Size(max = IncidentLimits.TIMESTAMP) private String observedAt;
 
   public EvidenceItem() {}
 

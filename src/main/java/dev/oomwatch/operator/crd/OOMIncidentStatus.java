@@ -1,12 +1,17 @@
 package dev.oomwatch.operator.crd;
 
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Size;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * What the reconciler reported for the incident: the phase, the verdict, evidence and limit as they
  * were reported, and where (the Event's name, the pod condition). Written with one status patch per
- * reconcile. Plain bean for Jackson and the CRD generator; not thread-safe.
+ * reconcile. The annotations are the schema's bounds. Plain bean for Jackson and the CRD generator; not
+ * thread-safe.
  */
 public class OOMIncidentStatus {
   /** Phase value: the Event and the pod condition are written. */
@@ -15,17 +20,27 @@ public class OOMIncidentStatus {
   public static final String RECORDED = "Recorded";
   /** Phase value: the pod (this uid) no longer exists, so nothing could be written on it. */
   public static final String POD_GONE = "PodGone";
+  /**
+   * Phase value: the API refused for good to write the report on the pod (a 400, 403 or 422); the
+   * message has its answer, and the incident is not retried until its spec changes.
+   */
+  public static final String FAILED = "Failed";
+  /**
+   * Phase value: the agent does not trust the incident (not written by this node's agent, not about a
+   * pod on this node, or malformed), so nothing was written on any pod; the message says why.
+   */
+  public static final String REFUSED = "Refused";
 
-  private String phase;
-  private String verdict;
-  private String memoryLimit;
-  private List<EvidenceItem> evidence = new ArrayList<>();
-  private String detectedAt;
-  private String reportedAt;
-  private String eventName;
-  private String podCondition;
-  private String message;
-  private Long observedGeneration;
+  @SchemaFrom(type = SchemaEnums.PhaseValue.class) private String phase;
+  @SchemaFrom(type = SchemaEnums.VerdictValue.class) private String verdict;
+  @Size(max = IncidentLimits.QUANTITY) private String memoryLimit;
+  @Size(max = IncidentLimits.EVIDENCE_ITEMS) private List<EvidenceItem> evidence = new ArrayList<>();
+  @JsonSerialize(using = RfcTimestamp.class) @Size(max = IncidentLimits.TIMESTAMP) private String detectedAt;
+  @JsonSerialize(using = RfcTimestamp.class) @Size(max = IncidentLimits.TIMESTAMP) private String reportedAt;
+  @Size(max = IncidentLimits.NAME) private String eventName;
+  @Size(max = IncidentLimits.CONDITION_TYPE) private String podCondition;
+  @Size(max = IncidentLimits.MESSAGE) private String message;
+  @Min(0) private Long observedGeneration;
 
   public String getPhase() { return phase; }
   public void setPhase(String phase) { this.phase = phase; }
