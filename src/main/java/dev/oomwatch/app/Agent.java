@@ -62,8 +62,10 @@ public final class Agent implements AutoCloseable {
     this.podWatch = new PodWatch(client, config.nodeName(), config.runtimeHandler());
     PodEventRecorder events = new PodEventRecorder(client, config.nodeName(), clock);
     PodConditionWriter conditions = new PodConditionWriter(client);
-    this.publisher = new IncidentPublisher(client, events, conditions, metrics, config.pendingCapacity(),
-        config.incidentWritesPerSecond());
+    // the publisher retries each write itself, per entry: it writes through a client without fabric8's retries
+    KubernetesClient publishing = IncidentPublisher.clientFor(client);
+    this.publisher = new IncidentPublisher(publishing, new PodEventRecorder(publishing, config.nodeName(), clock),
+        new PodConditionWriter(publishing), metrics, config.pendingCapacity(), config.incidentWritesPerSecond());
     PodCgroupLocator locator = new PodCgroupLocator();
     FusionSettings fusionSettings = FusionSettings.forPollInterval(config.cgroupPollInterval(), config.nearOomShare(),
         config.nearOomFor(), config.nearOomRepeat());
@@ -102,7 +104,9 @@ public final class Agent implements AutoCloseable {
     operator.register(reconciler, c -> c
         .withLabelSelector(OOMIncident.NODE_LABEL + "=" + OOMIncident.nodeLabelValue(config.nodeName()))
         // An incident must not be given up on: the framework retries a failed report (API down, a
-        // conflict) with backoff from 1 s to 60 s for as long as it takes.
+        // conflict, 429, 5xx) with backoff from 1 s to 60 s for as long as it takes. A report the API
+        // refuses for good (403, 422...) is not retried: the reconciler's updateErrorStatus marks the
+        // incident Failed instead.
         .withRetry(new GenericRetry().setInitialInterval(1000).setIntervalMultiplier(2).setMaxInterval(60_000)
             .withoutMaxAttempts()));
   }

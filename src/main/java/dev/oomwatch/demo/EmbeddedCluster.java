@@ -109,6 +109,10 @@ public final class EmbeddedCluster implements AutoCloseable {
    */
   private static final class SpecFieldSelectorIgnoringDispatcher extends KubernetesCrudDispatcher {
     private volatile java.util.function.BiPredicate<String, String> failing = (method, path) -> false;
+    private volatile int failingCode = 503;
+    private volatile Map<String, String> failingHeaders = Map.of();
+    private volatile java.util.function.BiPredicate<String, String> slow = (method, path) -> false;
+    private volatile java.time.Duration slowBy = java.time.Duration.ZERO;
 
     SpecFieldSelectorIgnoringDispatcher() {
       super(List.of());
@@ -117,11 +121,41 @@ public final class EmbeddedCluster implements AutoCloseable {
     @Override
     public io.fabric8.mockwebserver.http.MockResponse dispatch(io.fabric8.mockwebserver.http.RecordedRequest request) {
       if (failing.test(request.getMethod(), request.getPath())) {
-        return new io.fabric8.mockwebserver.http.MockResponse().setResponseCode(503)
-            .setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
-                + "\"message\":\"injected by the test\",\"reason\":\"ServiceUnavailable\",\"code\":503}");
+        return injectedFailure(failingCode, failingHeaders);
       }
-      return super.dispatch(request);
+      io.fabric8.mockwebserver.http.MockResponse response = super.dispatch(request);
+      if (slow.test(request.getMethod(), request.getPath())) {
+        // the write is done; its answer comes late (the server's timer, no thread held)
+        response.setBodyDelay(slowBy);
+      }
+      return response;
+    }
+
+    /**
+     * The Status a kube-apiserver answers with for {@code code}; a {@code Retry-After} header is also
+     * put in the Status's {@code details.retryAfterSeconds}, as the API server does for a 429.
+     */
+    private static io.fabric8.mockwebserver.http.MockResponse injectedFailure(int code, Map<String, String> headers) {
+      String reason = switch (code) {
+        case 400 -> "BadRequest";
+        case 403 -> "Forbidden";
+        case 404 -> "NotFound";
+        case 409 -> "AlreadyExists";
+        case 422 -> "Invalid";
+        case 429 -> "TooManyRequests";
+        case 500 -> "InternalError";
+        case 503 -> "ServiceUnavailable";
+        default -> "Unknown";
+      };
+      String retryAfter = headers.entrySet().stream().filter(h -> h.getKey().equalsIgnoreCase("Retry-After"))
+          .map(Map.Entry::getValue).filter(v -> v.matches("\\d+")).findFirst()
+          .map(v -> ",\"details\":{\"retryAfterSeconds\":" + v + "}").orElse("");
+      io.fabric8.mockwebserver.http.MockResponse response = new io.fabric8.mockwebserver.http.MockResponse()
+          .setResponseCode(code)
+          .setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+              + "\"message\":\"injected by the test\",\"reason\":\"" + reason + "\",\"code\":" + code + retryAfter + "}");
+      headers.forEach(response::setHeader);
+      return response;
     }
 
     /**
@@ -182,11 +216,36 @@ public final class EmbeddedCluster implements AutoCloseable {
    * server that fails some writes (a test's fault injection).
    */
   public void failRequests(java.util.function.BiPredicate<String, String> methodAndPath) {
+    failRequests(methodAndPath, 503, Map.of());
+  }
+
+  /**
+   * Answers {@code code} (a kube-apiserver-like Status, with {@code headers}) to every request whose
+   * method and path match, until {@link #stopFailing}: a 403 of an admission webhook, a 429 with
+   * {@code Retry-After}, and so on.
+   */
+  public void failRequests(java.util.function.BiPredicate<String, String> methodAndPath, int code,
+      Map<String, String> headers) {
+    dispatcher.failingCode = code;
+    dispatcher.failingHeaders = Map.copyOf(headers);
     dispatcher.failing = methodAndPath;
   }
 
   public void stopFailing() {
     dispatcher.failing = (method, path) -> false;
+  }
+
+  /**
+   * Serves the requests whose method and path match as usual, but answers them only after {@code delay}
+   * (a slow API server), until {@link #stopDelaying}.
+   */
+  public void delayResponses(java.util.function.BiPredicate<String, String> methodAndPath, java.time.Duration delay) {
+    dispatcher.slowBy = delay;
+    dispatcher.slow = methodAndPath;
+  }
+
+  public void stopDelaying() {
+    dispatcher.slow = (method, path) -> false;
   }
 
   /** A kubeconfig file pointing at this API through another local port (a test's proxy, say). */

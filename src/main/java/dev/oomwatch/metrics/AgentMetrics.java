@@ -42,6 +42,12 @@ public final class AgentMetrics {
       .name("oomwatch_incident_publish_failures_total")
       .help("Failed attempts to create an OOMIncident (retried with backoff)")
       .register(registry);
+  private final Counter publishRejected = Counter.builder()
+      .name("oomwatch_incident_publish_rejected_total")
+      .help("Incident and warning writes the API refused for good (400, 403, 404, 422...), by HTTP code; each"
+          + " dropped, not retried")
+      .labelNames("code")
+      .register(registry);
   private final Counter incidentsDropped = Counter.builder()
       .name("oomwatch_incidents_dropped_total")
       .help("Incidents dropped because the pending queue was full (the API server was unreachable too long)")
@@ -112,6 +118,10 @@ public final class AgentMetrics {
 
   public void publishFailed() {
     publishFailures.inc();
+  }
+
+  public void publishRejected(int code) {
+    publishRejected.labelValues(Integer.toString(code)).inc();
   }
 
   public void incidentDropped() {

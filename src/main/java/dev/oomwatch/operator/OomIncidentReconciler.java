@@ -7,6 +7,7 @@ import dev.oomwatch.operator.crd.IncidentLimits;
 import dev.oomwatch.operator.crd.OOMIncident;
 import dev.oomwatch.operator.crd.OOMIncidentSpec;
 import dev.oomwatch.operator.crd.OOMIncidentStatus;
+import dev.oomwatch.report.ApiRefusal;
 import dev.oomwatch.report.OomMessages;
 import dev.oomwatch.report.PodConditionWriter;
 import dev.oomwatch.report.PodEventRecorder;
@@ -15,6 +16,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.net.HttpURLConnection;
@@ -180,7 +182,11 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
   /** Writes the condition, then the Event; false when the pod disappeared meanwhile (HTTP 404). */
   private boolean reportOnPod(Pod pod, String name, OOMIncidentSpec spec, OOMIncidentStatus status) {
     try {
-      conditions.markOomKilled(pod, REASON, OomMessages.conditionMessage(name, spec), Instant.parse(spec.getKilledAt()));
+      try {
+        conditions.markOomKilled(pod, REASON, OomMessages.conditionMessage(name, spec), Instant.parse(spec.getKilledAt()));
+      } catch (KubernetesClientException e) {
+        throw conflictIfPodChanged(pod, e);
+      }
       String eventName = events.recordWarning(new PodRef(pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
           pod.getMetadata().getUid()), REASON, OomMessages.eventMessage(name, spec), name);
       status.setEventName(eventName);
@@ -192,5 +198,64 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
       }
       throw e;
     }
+  }
+
+  /**
+   * The condition's JSON patch tests the pod's resourceVersion, and a failed test is answered 422 too:
+   * when the pod changed since it was read (kubelet wrote its status), that 422 is a conflict the
+   * framework retries, not a refusal.
+   */
+  private RuntimeException conflictIfPodChanged(Pod read, KubernetesClientException e) {
+    if (e.getCode() != 422) {
+      return e;
+    }
+    try {
+      Pod now = client.pods().inNamespace(read.getMetadata().getNamespace()).withName(read.getMetadata().getName()).get();
+      if (now != null && Objects.equals(now.getMetadata().getResourceVersion(), read.getMetadata().getResourceVersion())) {
+        return e;
+      }
+    } catch (KubernetesClientException cannotTell) {
+      // a retry finds out
+    }
+    return new IllegalStateException("pod " + read.getMetadata().getName() + " changed while its condition was"
+        + " written; retrying", e);
+  }
+
+  /**
+   * A report the API refuses for good (an admission webhook's or a terminating namespace's 403, a 422,
+   * a 400: {@link ApiRefusal}) cannot succeed by retrying: the incident gets phase {@code Failed} with the
+   * API's answer (one status patch), one WARN line and {@code oomwatch_incident_publish_rejected_total},
+   * and is not retried (a new generation, e.g. merged evidence, is reported afresh). Anything else is
+   * left to the framework's retry.
+   */
+  @Override
+  public ErrorStatusUpdateControl<OOMIncident> updateErrorStatus(OOMIncident incident, Context<OOMIncident> context,
+      Exception e) {
+    if (!(e instanceof KubernetesClientException refused) || !ApiRefusal.of(refused).permanent()) {
+      return ErrorStatusUpdateControl.defaultErrorProcessing();
+    }
+    ApiRefusal refusal = ApiRefusal.of(refused);
+    OOMIncidentSpec spec = incident.getSpec();
+    String name = incident.getMetadata().getName();
+    LOG.warn("OOMIncident {} of pod {}/{} not reported on the pod: the API refused it ({}); phase {}, not retried",
+        name, incident.getMetadata().getNamespace(), spec == null ? "?" : spec.getPodName(), refusal.describe(),
+        OOMIncidentStatus.FAILED);
+    metrics.publishRejected(refusal.code());
+    metrics.incidentReported(OOMIncidentStatus.FAILED);
+    OOMIncidentStatus status = new OOMIncidentStatus();
+    if (spec != null) {
+      status.setVerdict(spec.getVerdict());
+      status.setMemoryLimit(spec.getMemoryLimit());
+      status.setEvidence(spec.getEvidence());
+      status.setDetectedAt(spec.getDetectedAt());
+    }
+    status.setObservedGeneration(generation(incident));
+    status.setPhase(OOMIncidentStatus.FAILED);
+    // the API's message can be long (a webhook's): the status keeps what the schema allows
+    status.setMessage(IncidentLimits.cut("The API refused to write the report on the pod (" + refusal.describe()
+        + "); not retried.", IncidentLimits.MESSAGE));
+    status.setReportedAt(clock.instant().toString());
+    incident.setStatus(status);
+    return ErrorStatusUpdateControl.patchStatus(incident).withNoRetry();
   }
 }

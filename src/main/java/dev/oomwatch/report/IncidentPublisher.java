@@ -8,7 +8,10 @@ import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.operator.crd.OOMIncident;
 import dev.oomwatch.operator.crd.OOMIncidentSpec;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.RequestConfig;
+import io.fabric8.kubernetes.client.RequestConfigBuilder;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -22,6 +25,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,20 +34,35 @@ import org.slf4j.LoggerFactory;
  * Creates one {@code OOMIncident} per detected kill; the JOSDK reconciler takes it from there. Creating
  * an incident that already exists (same kill seen again, e.g. after a restart re-read the kernel log)
  * merges what is new into it (evidence, a stronger verdict) or, when nothing is, changes nothing. It
- * also writes the warnings that have no incident ({@code NearOOM}, {@code MemoryLimitNotEnforced}). Incidents wait in a bounded queue while the API server is unreachable and are retried
- * with exponential backoff (1 s to 30 s); when the queue is full the oldest is dropped and counted.
- * Creations are paced to at most {@code writesPerSecond}, so an OOM storm (say 1,000 kills a minute)
- * becomes a steady trickle of writes instead of a burst against the API server; each kill still gets
- * its incident.
+ * also writes the warnings that have no incident ({@code NearOOM}, {@code MemoryLimitNotEnforced}).
  *
- * <p>{@link #submit} is thread-safe and never blocks; all API calls run on the publisher's own single
- * thread, in detection order.
+ * <p>Writes wait in a bounded queue (when it is full the oldest is dropped and counted). Each entry
+ * keeps its own backoff: one that fails waits 1 s, doubling to 30 s (or the server's
+ * {@code retryAfterSeconds} on a 429, when longer) while the entries behind it go on, so one write the
+ * API keeps failing never holds up the others. When the API server cannot be connected to at all, every
+ * entry waits for the next try (nothing could succeed, and a storm must not hammer an API that is down).
+ * A write the API refuses for good ({@link ApiRefusal}: 400, 403, 404, 422...) is dropped from the queue
+ * with one WARN line and {@code oomwatch_incident_publish_rejected_total{code}}; an incident that was
+ * created stays as it is. Writes are paced to at most {@code writesPerSecond}, so an OOM storm (say
+ * 1,000 kills a minute) becomes a steady trickle instead of a burst; each kill still gets its incident.
+ * Ready entries are written in detection order.
+ *
+ * <p>{@link #submit} and {@link #submitWarning} are thread-safe and never block; all API calls run on
+ * the publisher's own single thread, one at a time, each bounded by the client's request timeout (see
+ * {@link #clientFor}).
  */
 public final class IncidentPublisher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(IncidentPublisher.class);
   private static final int UNPROCESSABLE = 422;
   private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  /** A server asking for more than this is asked again after it anyway: an incident must not be given up. */
+  private static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(5);
+  /**
+   * Long enough for a slow but working API server (kube-apiserver itself gives up on a request after
+   * 60 s); fabric8's default of 10 s turns a server that answers in 10 s into an endless timeout.
+   */
+  static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL);
@@ -54,16 +73,19 @@ public final class IncidentPublisher implements AutoCloseable {
   private final AgentMetrics metrics;
   private final int capacity;
   private final long nanosPerWrite;
-  private final Map<String, PendingWrite> pending = new LinkedHashMap<>();
+  // in detection order; guarded by itself
+  private final Map<String, Entry> pending = new LinkedHashMap<>();
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "incident-publisher");
     t.setDaemon(true);
     return t;
   });
   // touched only on the publisher thread
-  private Duration backoff = FIRST_BACKOFF;
-  private boolean drainScheduled;
+  private ScheduledFuture<?> scheduledDrain;
+  private long scheduledDrainAt;
   private long nextWriteNanos = System.nanoTime();
+  private long unreachableUntilNanos = System.nanoTime();
+  private int unreachableStreak;
 
   public IncidentPublisher(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
       AgentMetrics metrics, int capacity, int writesPerSecond) {
@@ -75,9 +97,50 @@ public final class IncidentPublisher implements AutoCloseable {
     this.nanosPerWrite = TimeUnit.SECONDS.toNanos(1) / writesPerSecond;
   }
 
-  /** One API write waiting its turn: it says whether it is done (false: keep it and retry later). */
+  /**
+   * The client the publisher (and the recorders handed to it) should write with: {@code client} with
+   * fabric8's own retries off and a {@link #REQUEST_TIMEOUT} per request. fabric8 7.5 retries a 429, a
+   * 5xx or an I/O error up to 10 times (100 ms doubling to 3.2 s, or the {@code Retry-After} header)
+   * inside the blocking call: on top of the publisher's own retries that would multiply the attempts,
+   * and it would keep the publisher's one thread, and every entry behind the failing one, waiting for
+   * up to 19 s per attempt (minutes with a long {@code Retry-After}). The derived client shares the
+   * HTTP connection pool; closing {@code client} closes it.
+   */
+  public static KubernetesClient clientFor(KubernetesClient client) {
+    return clientFor(client, REQUEST_TIMEOUT);
+  }
+
+  /** As {@link #clientFor(KubernetesClient)} with another request timeout (tests of a server slower than it). */
+  static KubernetesClient clientFor(KubernetesClient client, Duration requestTimeout) {
+    RequestConfig requests = new RequestConfigBuilder(client.getConfiguration().getRequestConfig())
+        .withRequestRetryBackoffLimit(0)
+        .withRequestTimeout((int) requestTimeout.toMillis())
+        .build();
+    return client.newClient(requests).adapt(KubernetesClient.class);
+  }
+
+  /** What became of one attempt at a write. */
+  private record Attempt(boolean finished, Duration retryAfter, boolean unreachable) {
+    static final Attempt FINISHED = new Attempt(true, Duration.ZERO, false);
+    static final Attempt RETRY = new Attempt(false, Duration.ZERO, false);
+  }
+
+  /** One API write waiting its turn. */
   private interface PendingWrite {
-    boolean perform();
+    Attempt perform();
+  }
+
+  /** A queued write with its own backoff; a newer version of the same write replaces it in place. */
+  private static final class Entry {
+    PendingWrite write;
+    long version;
+    int failures;
+    long readyAtNanos;
+
+    Entry(PendingWrite write, long now) {
+      this.write = write;
+      this.readyAtNanos = now;
+    }
   }
 
   /**
@@ -99,8 +162,11 @@ public final class IncidentPublisher implements AutoCloseable {
 
   private void enqueue(String key, PendingWrite write) {
     synchronized (pending) {
-      if (pending.containsKey(key)) {
-        pending.put(key, write);
+      Entry queued = pending.get(key);
+      if (queued != null) {
+        // keeps its place and its backoff: the API that failed it is the same
+        queued.write = write;
+        queued.version++;
         return;
       }
       if (pending.size() >= capacity) {
@@ -109,15 +175,14 @@ public final class IncidentPublisher implements AutoCloseable {
         oldest.remove();
         metrics.incidentDropped();
       }
-      pending.put(key, write);
+      pending.put(key, new Entry(write, System.nanoTime()));
       metrics.pendingIncidents(pending.size());
     }
-    thread.execute(() -> {
-      // while backing off, the scheduled retry drains: a storm of new kills must not hammer a down API
-      if (!drainScheduled) {
-        drain();
-      }
-    });
+    try {
+      thread.execute(() -> scheduleDrain(0));
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      // the publisher is closed: nothing more is written
+    }
   }
 
   /** Incidents detected but not yet created. */
@@ -128,35 +193,92 @@ public final class IncidentPublisher implements AutoCloseable {
   }
 
   private void drain() {
-    while (true) {
-      Map.Entry<String, PendingWrite> next;
+    scheduledDrain = null; // this is it running
+    while (!thread.isShutdown()) {
+      long now = System.nanoTime();
+      String key = null;
+      PendingWrite write = null;
+      long version = 0;
+      long earliest = Long.MAX_VALUE;
       synchronized (pending) {
-        if (pending.isEmpty()) {
-          return;
+        for (Map.Entry<String, Entry> e : pending.entrySet()) {
+          if (e.getValue().readyAtNanos - now <= 0) {
+            key = e.getKey();
+            write = e.getValue().write;
+            version = e.getValue().version;
+            break;
+          }
+          earliest = Math.min(earliest, e.getValue().readyAtNanos - now);
         }
-        next = Map.entry(pending.keySet().iterator().next(), pending.values().iterator().next());
       }
-      long wait = nextWriteNanos - System.nanoTime();
+      if (key == null) {
+        if (earliest != Long.MAX_VALUE) {
+          scheduleDrain(earliest);
+        }
+        return;
+      }
+      long wait = Math.max(nextWriteNanos, unreachableUntilNanos) - now;
       if (wait > 0) {
-        scheduleDrain(Duration.ofNanos(wait));
+        scheduleDrain(wait);
         return;
       }
-      nextWriteNanos = Math.max(nextWriteNanos, System.nanoTime() - nanosPerWrite) + nanosPerWrite;
-      if (!next.getValue().perform()) {
-        scheduleRetry();
-        return;
-      }
-      backoff = FIRST_BACKOFF;
-      synchronized (pending) {
-        // a newer version queued meanwhile stays queued
-        pending.remove(next.getKey(), next.getValue());
-        metrics.pendingIncidents(pending.size());
-      }
+      nextWriteNanos = Math.max(nextWriteNanos, now - nanosPerWrite) + nanosPerWrite;
+      Attempt attempt = perform(key, write);
+      settle(key, version, attempt);
     }
   }
 
-  /** True when the incident is in the API afterwards with everything this version knows. */
-  private boolean write(OomIncident incident) {
+  private Attempt perform(String key, PendingWrite write) {
+    try {
+      return write.perform();
+    } catch (RuntimeException e) {
+      // not an API answer (a bug, a surprise from the client): keep the entry and try again later
+      metrics.publishFailed();
+      LOG.warn("could not write {} ({}); kept, retrying", key, e.toString());
+      return Attempt.RETRY;
+    }
+  }
+
+  /** Removes a finished entry (unless a newer version came meanwhile), or backs it off. */
+  private void settle(String key, long version, Attempt attempt) {
+    long now = System.nanoTime();
+    if (attempt.unreachable()) {
+      // nothing can get through: everything waits for the next try
+      Duration delay = backoff(++unreachableStreak);
+      unreachableUntilNanos = now + delay.toNanos();
+    } else {
+      unreachableStreak = 0;
+    }
+    synchronized (pending) {
+      Entry entry = pending.get(key);
+      if (entry == null) {
+        return; // dropped meanwhile (queue full)
+      }
+      if (attempt.finished()) {
+        if (entry.version == version) {
+          pending.remove(key);
+        }
+      } else {
+        entry.failures++;
+        Duration delay = backoff(entry.failures);
+        if (attempt.retryAfter().compareTo(delay) > 0) {
+          delay = attempt.retryAfter().compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : attempt.retryAfter();
+        }
+        entry.readyAtNanos = now + delay.toNanos();
+      }
+      metrics.pendingIncidents(pending.size());
+    }
+  }
+
+  /** 1 s after the first failure, doubling up to 30 s. */
+  static Duration backoff(int failures) {
+    int doublings = Math.min(Math.max(failures - 1, 0), 5);
+    Duration delay = FIRST_BACKOFF.multipliedBy(1L << doublings);
+    return delay.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : delay;
+  }
+
+  /** Finished when the incident is in the API afterwards with everything this version knows, or refused for good. */
+  private Attempt write(OomIncident incident) {
     OOMIncident resource = IncidentResources.toResource(incident);
     try {
       client.resources(OOMIncident.class).inNamespace(incident.pod().namespace()).resource(resource).create();
@@ -165,105 +287,134 @@ public final class IncidentPublisher implements AutoCloseable {
           incident.pod(), incident.victim(), incident.killedAt(),
           incident.limitBytes().isPresent() ? ", limit " + ByteSizes.quantity(incident.limitBytes().getAsLong()) : "",
           incident.verdict().display(), incident.id());
-      return true;
+      return Attempt.FINISHED;
     } catch (KubernetesClientException e) {
       if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
         return mergeIntoExisting(incident, resource);
       }
-      return failed("create OOMIncident " + incident.id(), e);
+      return failed("OOMIncident " + incident.id() + " of pod " + incident.pod() + " not created",
+          "it is not in the API", e);
     }
   }
 
   /** The kill was seen before: add what is new (evidence, a stronger verdict), optimistically locked. */
-  private boolean mergeIntoExisting(OomIncident incident, OOMIncident resource) {
+  private Attempt mergeIntoExisting(OomIncident incident, OOMIncident resource) {
     var incidents = client.resources(OOMIncident.class).inNamespace(incident.pod().namespace());
+    String testedVersion = null;
     try {
       OOMIncident existing = incidents.withName(incident.id()).get();
       if (existing == null) {
-        return false; // deleted between our create and get (TTL): create again on the retry
+        return Attempt.RETRY; // deleted between our create and get (TTL): create again on the retry
       }
-      OOMIncidentSpec merged = IncidentMerge.merge(existing.getSpec(), resource.getSpec());
+      OOMIncidentSpec merged = IncidentMerge.merge(existing, resource);
       if (merged == existing.getSpec()) {
         LOG.debug("OOMIncident {} exists already with all we know: kill seen before", incident.id());
         metrics.incidentSeenBefore();
-        return true;
+        return Attempt.FINISHED;
       }
       // a JSON patch replacing the whole spec, guarded by the resourceVersion: lists are replaced, never
       // merged element-wise (a merge patch's list semantics differ between servers)
+      testedVersion = existing.getMetadata().getResourceVersion();
       ArrayNode patch = JSON.createArrayNode();
-      patch.addObject().put("op", "test").put("path", "/metadata/resourceVersion")
-          .put("value", existing.getMetadata().getResourceVersion());
+      patch.addObject().put("op", "test").put("path", "/metadata/resourceVersion").put("value", testedVersion);
       patch.addObject().put("op", "replace").put("path", "/spec").set("value", JSON.valueToTree(merged));
       incidents.withName(incident.id()).patch(PatchContext.of(PatchType.JSON), patch.toString());
       LOG.debug("OOMIncident {} of pod {}: more evidence, verdict {}", incident.id(), incident.pod(),
           merged.getVerdict());
       metrics.incidentMerged();
-      return true;
+      return Attempt.FINISHED;
     } catch (KubernetesClientException e) {
-      return failed("merge into OOMIncident " + incident.id(), e);
+      if (testedVersion != null && e.getCode() == UNPROCESSABLE && changedSince(testedVersion,
+          () -> incidents.withName(incident.id()).get())) {
+        return conflict("merge into OOMIncident " + incident.id());
+      }
+      return failed("new evidence for OOMIncident " + incident.id() + " of pod " + incident.pod() + " not merged",
+          "the incident stays as it was", e);
     }
   }
 
-  private boolean warn(PodRef pod, String reason, String message, String key, Optional<String> conditionType,
+  private Attempt warn(PodRef pod, String reason, String message, String key, Optional<String> conditionType,
       Instant since) {
+    String what = reason + " warning on pod " + pod + " not written";
+    Pod fresh = null;
     try {
       if (conditionType.isPresent()) {
-        Pod fresh = client.pods().inNamespace(pod.namespace()).withName(pod.name()).get();
+        fresh = client.pods().inNamespace(pod.namespace()).withName(pod.name()).get();
         if (fresh == null || !pod.uid().equals(fresh.getMetadata().getUid())) {
           LOG.info("pod {} is gone; warning {} not written", pod, reason);
-          return true;
+          return Attempt.FINISHED;
         }
         conditions.mark(fresh, conditionType.get(), reason, message, since);
       }
+    } catch (KubernetesClientException e) {
+      // the condition's JSON patch tests the pod's resourceVersion: a pod that changed meanwhile is a
+      // conflict (read again), not a refusal
+      Pod tested = fresh;
+      if (tested != null && e.getCode() == UNPROCESSABLE && changedSince(tested.getMetadata().getResourceVersion(),
+          () -> client.pods().inNamespace(pod.namespace()).withName(pod.name()).get())) {
+        return conflict("write " + reason + " on pod " + pod);
+      }
+      return failed(what, "no condition and no Event", e);
+    }
+    try {
       events.recordWarning(pod, reason, message, key);
       LOG.info("{} on pod {}: {}", reason, pod, message);
       metrics.warningReported(reason);
-      return true;
+      return Attempt.FINISHED;
     } catch (KubernetesClientException e) {
-      return failed("write " + reason + " on pod " + pod, e);
+      return failed(what, conditionType.isPresent() ? "its pod condition is written, its Event is not" : "no Event", e);
     }
   }
 
-  private boolean failed(String what, KubernetesClientException e) {
-    if (e.getCode() == HttpURLConnection.HTTP_CONFLICT || e.getCode() == UNPROCESSABLE) {
-      // an optimistic-lock conflict (the reconciler patched the status meanwhile; a failed JSON-patch
-      // test is 422): read again and retry
-      LOG.debug("could not {}: changed meanwhile; retrying", what);
-      return false;
+  /** True when the object's resourceVersion is no longer {@code tested} (or it is gone, or cannot be read). */
+  private static boolean changedSince(String tested, java.util.function.Supplier<? extends HasMetadata> read) {
+    try {
+      HasMetadata now = read.get();
+      return now == null || !java.util.Objects.equals(tested, now.getMetadata().getResourceVersion());
+    } catch (KubernetesClientException e) {
+      return true; // cannot tell: a retry finds out
+    }
+  }
+
+  /** An optimistic-lock conflict (the reconciler patched meanwhile): read again and retry, not counted. */
+  private Attempt conflict(String what) {
+    LOG.debug("could not {}: changed meanwhile; retrying", what);
+    return Attempt.RETRY;
+  }
+
+  /**
+   * A permanent refusal drops the entry (one WARN line, counted by code); anything else keeps it for a
+   * retry after its backoff (or the server's retryAfterSeconds).
+   */
+  private Attempt failed(String what, String consequence, KubernetesClientException e) {
+    ApiRefusal refusal = ApiRefusal.of(e);
+    if (refusal.permanent()) {
+      metrics.publishRejected(refusal.code());
+      LOG.warn("{}: the API refused it ({}); {}; dropped, not retried", what, refusal.describe(), consequence);
+      return Attempt.FINISHED;
+    }
+    if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+      return conflict(what);
     }
     metrics.publishFailed();
-    LOG.warn("could not {} ({}); kept, retrying in {} s", what, why(e), backoff.toSeconds());
-    return false;
+    LOG.warn("{} yet ({}); kept, retrying", what, refusal.describe());
+    return new Attempt(false, refusal.retryAfter().orElse(Duration.ZERO), e.getCode() <= 0 && ApiRefusal.unreachable(e));
   }
 
-  /** The API's answer, or the root cause when there was none (connection refused, timeout). */
-  private static String why(KubernetesClientException e) {
-    if (e.getCode() > 0) {
-      return "HTTP " + e.getCode() + ": " + e.getMessage();
-    }
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    return "API server unreachable: " + root;
-  }
-
-  private void scheduleRetry() {
-    Duration delay = backoff;
-    backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
-    scheduleDrain(delay);
-  }
-
-  /** One drain at a time is scheduled; until it runs, new submissions only queue. */
-  private void scheduleDrain(Duration delay) {
-    if (drainScheduled) {
+  /** At most one drain is scheduled, at the earliest time asked for; new submissions only queue until then. */
+  private void scheduleDrain(long delayNanos) {
+    if (thread.isShutdown()) {
       return;
     }
-    drainScheduled = true;
-    thread.schedule(() -> {
-      drainScheduled = false;
-      drain();
-    }, delay.toNanos(), TimeUnit.NANOSECONDS);
+    long at = System.nanoTime() + Math.max(delayNanos, 0);
+    if (scheduledDrain != null && !scheduledDrain.isDone()) {
+      if (scheduledDrainAt - at <= 0) {
+        return;
+      }
+      scheduledDrain.cancel(false);
+    }
+    scheduledDrainAt = at;
+    scheduledDrain = thread.schedule(this::drain, Math.max(delayNanos, 0), TimeUnit.NANOSECONDS);
   }
 
   @Override
