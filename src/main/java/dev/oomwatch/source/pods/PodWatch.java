@@ -134,8 +134,11 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
         .toList();
   }
 
+  /** On this node, and with the identity every API server gives a pod (anything else is skipped, not thrown on). */
   private boolean isOnThisNode(Pod pod) {
-    return pod.getSpec() != null && nodeName.equals(pod.getSpec().getNodeName());
+    return pod.getSpec() != null && nodeName.equals(pod.getSpec().getNodeName()) && pod.getMetadata() != null
+        && pod.getMetadata().getUid() != null && pod.getMetadata().getName() != null
+        && pod.getMetadata().getNamespace() != null;
   }
 
   private Optional<String> gvisorRuntimeClass(Pod pod) {
