@@ -49,6 +49,7 @@ public final class Agent implements AutoCloseable {
   private final Optional<KmsgSource> kmsg;
   private final CgroupSource cgroup;
   private final RunscStateSource runsc;
+  private final PodStatusSource podStatus;
   private final IncidentPublisher publisher;
   private final Detector detector;
   private final SourceSupervisor supervisor;
@@ -88,7 +89,8 @@ public final class Agent implements AutoCloseable {
     kmsg.ifPresent(sources::add);
     sources.add(cgroup);
     sources.add(runsc);
-    sources.add(new PodStatusSource(client, podWatch));
+    this.podStatus = new PodStatusSource(client, podWatch);
+    sources.add(podStatus);
     sources.addAll(extraSources);
     this.supervisor = new SourceSupervisor(sources, detector::accept);
     this.operator = new Operator(o -> o
@@ -181,6 +183,9 @@ public final class Agent implements AutoCloseable {
         s -> s.parseRetries());
     metrics.registerCounter("oomwatch_runsc_sandbox_deaths", "gVisor sandboxes seen dying (any cause)",
         runsc::stats, s -> s.deathsSeen());
+    metrics.registerCounter("oomwatch_pod_event_lookup_failures",
+        "Lookups of a pod's SandboxChanged Events the API server failed (weak evidence; the incident is reported"
+            + " without it)", () -> podStatus, PodStatusSource::eventLookupFailures);
     metrics.registerCounter("oomwatch_runsc_metric_scrape_failures", "Failed scrapes of the runsc metric server",
         runsc::stats, s -> s.metricScrapeFailures());
     metrics.registerCounter("oomwatch_runsc_metric_bodies_too_large",

@@ -66,6 +66,7 @@ public final class PodStatusSource implements Source {
   private final KubernetesClient client;
   private final PodWatch pods;
   private final Set<String> lookupsPending = ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.atomic.AtomicLong lookupFailures = new java.util.concurrent.atomic.AtomicLong();
   /** Event uid → the occurrence delivered last; used by the lookup thread only. */
   private final Map<String, String> delivered = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
@@ -85,6 +86,11 @@ public final class PodStatusSource implements Source {
   @Override
   public String name() {
     return "pods";
+  }
+
+  /** Lookups of a pod's {@code SandboxChanged} Events that the API server failed; from any thread. */
+  public long eventLookupFailures() {
+    return lookupFailures.get();
   }
 
   @Override
@@ -144,6 +150,7 @@ public final class PodStatusSource implements Source {
           .list(new ListOptionsBuilder().withLimit((long) EVENTS_PER_LOOKUP).build())
           .getItems();
     } catch (KubernetesClientException e) {
+      lookupFailures.incrementAndGet();
       LOG.warn("cannot read the {} Events of pod {} (weak evidence only; the incident is reported without it): {}",
           REASON, pod, e.getMessage());
       return;
