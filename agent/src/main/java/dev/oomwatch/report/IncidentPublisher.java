@@ -1,0 +1,424 @@
+package dev.oomwatch.report;
+
+import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.ByteSizes;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.oomwatch.model.OomIncident;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.crd.OOMIncident;
+import dev.oomwatch.crd.OOMIncidentSpec;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.RequestConfig;
+import io.fabric8.kubernetes.client.RequestConfigBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.net.HttpURLConnection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates one {@code OOMIncident} per detected kill; the JOSDK reconciler takes it from there. Creating
+ * an incident that already exists (same kill seen again, e.g. after a restart re-read the kernel log)
+ * merges what is new into it (evidence, a stronger verdict) or, when nothing is, changes nothing. It
+ * also writes the warnings that have no incident ({@code NearOOM}, {@code MemoryLimitNotEnforced}).
+ *
+ * <p>Writes wait in a bounded queue (when it is full the oldest is dropped and counted). Each entry
+ * keeps its own backoff: one that fails waits 1 s, doubling to 30 s (or the server's
+ * {@code retryAfterSeconds} on a 429, when longer) while the entries behind it go on, so one write the
+ * API keeps failing never holds up the others. When the API server cannot be connected to at all, every
+ * entry waits for the next try (nothing could succeed, and a storm must not hammer an API that is down).
+ * A write the API refuses for good ({@link ApiRefusal}: 400, 403, 404, 422...) is dropped from the queue
+ * with one WARN line and {@code oomwatch_incident_publish_rejected_total{code}}; an incident that was
+ * created stays as it is. Writes are paced to at most {@code writesPerSecond}, so an OOM storm (say
+ * 1,000 kills a minute) becomes a steady trickle instead of a burst; each kill still gets its incident.
+ * Ready entries are written in detection order.
+ *
+ * <p>{@link #submit} and {@link #submitWarning} are thread-safe and never block; all API calls run on
+ * the publisher's own single thread, one at a time, each bounded by the client's request timeout (see
+ * {@link #clientFor}).
+ */
+public final class IncidentPublisher implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(IncidentPublisher.class);
+  private static final int UNPROCESSABLE = 422;
+  private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  /** A server asking for more than this is asked again after it anyway: an incident must not be given up. */
+  private static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(5);
+  /**
+   * Long enough for a slow but working API server (kube-apiserver itself gives up on a request after
+   * 60 s); fabric8's default of 10 s turns a server that answers in 10 s into an endless timeout.
+   */
+  static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL);
+
+  private final KubernetesClient client;
+  private final PodEventRecorder events;
+  private final PodConditionWriter conditions;
+  private final AgentMetrics metrics;
+  private final int capacity;
+  private final long nanosPerWrite;
+  // in detection order; guarded by itself
+  private final Map<String, Entry> pending = new LinkedHashMap<>();
+  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "incident-publisher");
+    t.setDaemon(true);
+    return t;
+  });
+  // touched only on the publisher thread
+  private ScheduledFuture<?> scheduledDrain;
+  private long scheduledDrainAt;
+  private long nextWriteNanos = System.nanoTime();
+  private long unreachableUntilNanos = System.nanoTime();
+  private int unreachableStreak;
+
+  public IncidentPublisher(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
+      AgentMetrics metrics, int capacity, int writesPerSecond) {
+    this.client = client;
+    this.events = events;
+    this.conditions = conditions;
+    this.metrics = metrics;
+    this.capacity = capacity;
+    this.nanosPerWrite = TimeUnit.SECONDS.toNanos(1) / writesPerSecond;
+  }
+
+  /**
+   * The client the publisher (and the recorders handed to it) should write with: {@code client} with
+   * fabric8's own retries off and a {@link #REQUEST_TIMEOUT} per request. fabric8 7.5 retries a 429, a
+   * 5xx or an I/O error up to 10 times (100 ms doubling to 3.2 s, or the {@code Retry-After} header)
+   * inside the blocking call: on top of the publisher's own retries that would multiply the attempts,
+   * and it would keep the publisher's one thread, and every entry behind the failing one, waiting for
+   * up to 19 s per attempt (minutes with a long {@code Retry-After}). The derived client shares the
+   * HTTP connection pool; closing {@code client} closes it.
+   */
+  public static KubernetesClient clientFor(KubernetesClient client) {
+    return clientFor(client, REQUEST_TIMEOUT);
+  }
+
+  /** As {@link #clientFor(KubernetesClient)} with another request timeout (tests of a server slower than it). */
+  static KubernetesClient clientFor(KubernetesClient client, Duration requestTimeout) {
+    RequestConfig requests = new RequestConfigBuilder(client.getConfiguration().getRequestConfig())
+        .withRequestRetryBackoffLimit(0)
+        .withRequestTimeout((int) requestTimeout.toMillis())
+        .build();
+    return client.newClient(requests).adapt(KubernetesClient.class);
+  }
+
+  /** What became of one attempt at a write. */
+  private record Attempt(boolean finished, Duration retryAfter, boolean unreachable) {
+    static final Attempt FINISHED = new Attempt(true, Duration.ZERO, false);
+    static final Attempt RETRY = new Attempt(false, Duration.ZERO, false);
+  }
+
+  /** One API write waiting its turn. */
+  private interface PendingWrite {
+    Attempt perform();
+  }
+
+  /** A queued write with its own backoff; a newer version of the same write replaces it in place. */
+  private static final class Entry {
+    PendingWrite write;
+    long version;
+    int failures;
+    long readyAtNanos;
+
+    Entry(PendingWrite write, long now) {
+      this.write = write;
+      this.readyAtNanos = now;
+    }
+  }
+
+  /**
+   * Queues the incident for creation, or for merging into the incident of the same kill that exists
+   * already; a newer version of a queued incident replaces it in place. Returns at once.
+   */
+  public void submit(OomIncident incident) {
+    enqueue("incident/" + incident.id(), () -> write(incident));
+  }
+
+  /**
+   * Queues a Warning Event on {@code pod} (and, with {@code conditionType}, the agent's pod condition of
+   * that type), written once for {@code key}. Returns at once.
+   */
+  public void submitWarning(PodRef pod, String reason, String message, String key, Optional<String> conditionType,
+      Instant since) {
+    enqueue("warning/" + key, () -> warn(pod, reason, message, key, conditionType, since));
+  }
+
+  private void enqueue(String key, PendingWrite write) {
+    synchronized (pending) {
+      Entry queued = pending.get(key);
+      if (queued != null) {
+        // keeps its place and its backoff: the API that failed it is the same
+        queued.write = write;
+        queued.version++;
+        return;
+      }
+      if (pending.size() >= capacity) {
+        Iterator<String> oldest = pending.keySet().iterator();
+        LOG.warn("pending incident queue full ({}): dropping incident {}", capacity, oldest.next());
+        oldest.remove();
+        metrics.incidentDropped();
+      }
+      pending.put(key, new Entry(write, System.nanoTime()));
+      metrics.pendingIncidents(pending.size());
+    }
+    try {
+      thread.execute(() -> scheduleDrain(0));
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      // the publisher is closed: nothing more is written
+    }
+  }
+
+  /** Incidents detected but not yet created. */
+  public int pendingCount() {
+    synchronized (pending) {
+      return pending.size();
+    }
+  }
+
+  private void drain() {
+    scheduledDrain = null; // this is it running
+    while (!thread.isShutdown()) {
+      long now = System.nanoTime();
+      String key = null;
+      PendingWrite write = null;
+      long version = 0;
+      long earliest = Long.MAX_VALUE;
+      synchronized (pending) {
+        for (Map.Entry<String, Entry> e : pending.entrySet()) {
+          if (e.getValue().readyAtNanos - now <= 0) {
+            key = e.getKey();
+            write = e.getValue().write;
+            version = e.getValue().version;
+            break;
+          }
+          earliest = Math.min(earliest, e.getValue().readyAtNanos - now);
+        }
+      }
+      if (key == null) {
+        if (earliest != Long.MAX_VALUE) {
+          scheduleDrain(earliest);
+        }
+        return;
+      }
+      long wait = Math.max(nextWriteNanos, unreachableUntilNanos) - now;
+      if (wait > 0) {
+        scheduleDrain(wait);
+        return;
+      }
+      nextWriteNanos = Math.max(nextWriteNanos, now - nanosPerWrite) + nanosPerWrite;
+      Attempt attempt = perform(key, write);
+      settle(key, version, attempt);
+    }
+  }
+
+  private Attempt perform(String key, PendingWrite write) {
+    try {
+      return write.perform();
+    } catch (RuntimeException e) {
+      // not an API answer (a bug, a surprise from the client): keep the entry and try again later
+      metrics.publishFailed();
+      LOG.warn("could not write {} ({}); kept, retrying", key, e.toString());
+      return Attempt.RETRY;
+    }
+  }
+
+  /** Removes a finished entry (unless a newer version came meanwhile), or backs it off. */
+  private void settle(String key, long version, Attempt attempt) {
+    long now = System.nanoTime();
+    if (attempt.unreachable()) {
+      // nothing can get through: everything waits for the next try
+      Duration delay = backoff(++unreachableStreak);
+      unreachableUntilNanos = now + delay.toNanos();
+    } else {
+      unreachableStreak = 0;
+    }
+    synchronized (pending) {
+      Entry entry = pending.get(key);
+      if (entry == null) {
+        return; // dropped meanwhile (queue full)
+      }
+      if (attempt.finished()) {
+        if (entry.version == version) {
+          pending.remove(key);
+        }
+      } else {
+        entry.failures++;
+        Duration delay = backoff(entry.failures);
+        if (attempt.retryAfter().compareTo(delay) > 0) {
+          delay = attempt.retryAfter().compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : attempt.retryAfter();
+        }
+        entry.readyAtNanos = now + delay.toNanos();
+      }
+      metrics.pendingIncidents(pending.size());
+    }
+  }
+
+  /** 1 s after the first failure, doubling up to 30 s. */
+  static Duration backoff(int failures) {
+    int doublings = Math.min(Math.max(failures - 1, 0), 5);
+    Duration delay = FIRST_BACKOFF.multipliedBy(1L << doublings);
+    return delay.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : delay;
+  }
+
+  /** Finished when the incident is in the API afterwards with everything this version knows, or refused for good. */
+  private Attempt write(OomIncident incident) {
+    OOMIncident resource = IncidentResources.toResource(incident);
+    try {
+      client.resources(OOMIncident.class).inNamespace(incident.pod().namespace()).resource(resource).create();
+      metrics.incidentDetected(incident.verdict().display());
+      LOG.info("OOM kill of gVisor pod {}: {} at {}{}, verdict {}; reported as OOMIncident {}",
+          incident.pod(), incident.victim(), incident.killedAt(),
+          incident.limitBytes().isPresent() ? ", limit " + ByteSizes.quantity(incident.limitBytes().getAsLong()) : "",
+          incident.verdict().display(), incident.id());
+      return Attempt.FINISHED;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+        return mergeIntoExisting(incident, resource);
+      }
+      return failed("OOMIncident " + incident.id() + " of pod " + incident.pod() + " not created",
+          "it is not in the API", e);
+    }
+  }
+
+  /** The kill was seen before: add what is new (evidence, a stronger verdict), optimistically locked. */
+  private Attempt mergeIntoExisting(OomIncident incident, OOMIncident resource) {
+    var incidents = client.resources(OOMIncident.class).inNamespace(incident.pod().namespace());
+    String testedVersion = null;
+    try {
+      OOMIncident existing = incidents.withName(incident.id()).get();
+      if (existing == null) {
+        return Attempt.RETRY; // deleted between our create and get (TTL): create again on the retry
+      }
+      OOMIncidentSpec merged = IncidentMerge.merge(existing, resource);
+      if (merged == existing.getSpec()) {
+        LOG.debug("OOMIncident {} exists already with all we know: kill seen before", incident.id());
+        metrics.incidentSeenBefore();
+        return Attempt.FINISHED;
+      }
+      // a JSON patch replacing the whole spec, guarded by the resourceVersion: lists are replaced, never
+      // merged element-wise (a merge patch's list semantics differ between servers)
+      testedVersion = existing.getMetadata().getResourceVersion();
+      ArrayNode patch = JSON.createArrayNode();
+      patch.addObject().put("op", "test").put("path", "/metadata/resourceVersion").put("value", testedVersion);
+      patch.addObject().put("op", "replace").put("path", "/spec").set("value", JSON.valueToTree(merged));
+      incidents.withName(incident.id()).patch(PatchContext.of(PatchType.JSON), patch.toString());
+      LOG.debug("OOMIncident {} of pod {}: more evidence, verdict {}", incident.id(), incident.pod(),
+          merged.getVerdict());
+      metrics.incidentMerged();
+      return Attempt.FINISHED;
+    } catch (KubernetesClientException e) {
+      if (testedVersion != null && e.getCode() == UNPROCESSABLE && changedSince(testedVersion,
+          () -> incidents.withName(incident.id()).get())) {
+        return conflict("merge into OOMIncident " + incident.id());
+      }
+      return failed("new evidence for OOMIncident " + incident.id() + " of pod " + incident.pod() + " not merged",
+          "the incident stays as it was", e);
+    }
+  }
+
+  private Attempt warn(PodRef pod, String reason, String message, String key, Optional<String> conditionType,
+      Instant since) {
+    String what = reason + " warning on pod " + pod + " not written";
+    Pod fresh = null;
+    try {
+      if (conditionType.isPresent()) {
+        fresh = client.pods().inNamespace(pod.namespace()).withName(pod.name()).get();
+        if (fresh == null || !pod.uid().equals(fresh.getMetadata().getUid())) {
+          LOG.info("pod {} is gone; warning {} not written", pod, reason);
+          return Attempt.FINISHED;
+        }
+        conditions.mark(fresh, conditionType.get(), reason, message, since);
+      }
+    } catch (KubernetesClientException e) {
+      // the condition's JSON patch tests the pod's resourceVersion: a pod that changed meanwhile is a
+      // conflict (read again), not a refusal
+      Pod tested = fresh;
+      if (tested != null && e.getCode() == UNPROCESSABLE && changedSince(tested.getMetadata().getResourceVersion(),
+          () -> client.pods().inNamespace(pod.namespace()).withName(pod.name()).get())) {
+        return conflict("write " + reason + " on pod " + pod);
+      }
+      return failed(what, "no condition and no Event", e);
+    }
+    try {
+      events.recordWarning(pod, reason, message, key);
+      LOG.info("{} on pod {}: {}", reason, pod, message);
+      metrics.warningReported(reason);
+      return Attempt.FINISHED;
+    } catch (KubernetesClientException e) {
+      return failed(what, conditionType.isPresent() ? "its pod condition is written, its Event is not" : "no Event", e);
+    }
+  }
+
+  /** True when the object's resourceVersion is no longer {@code tested} (or it is gone, or cannot be read). */
+  private static boolean changedSince(String tested, java.util.function.Supplier<? extends HasMetadata> read) {
+    try {
+      HasMetadata now = read.get();
+      return now == null || !java.util.Objects.equals(tested, now.getMetadata().getResourceVersion());
+    } catch (KubernetesClientException e) {
+      return true; // cannot tell: a retry finds out
+    }
+  }
+
+  /** An optimistic-lock conflict (the reconciler patched meanwhile): read again and retry, not counted. */
+  private Attempt conflict(String what) {
+    LOG.debug("could not {}: changed meanwhile; retrying", what);
+    return Attempt.RETRY;
+  }
+
+  /**
+   * A permanent refusal drops the entry (one WARN line, counted by code); anything else keeps it for a
+   * retry after its backoff (or the server's retryAfterSeconds).
+   */
+  private Attempt failed(String what, String consequence, KubernetesClientException e) {
+    ApiRefusal refusal = ApiRefusal.of(e);
+    if (refusal.permanent()) {
+      metrics.publishRejected(refusal.code());
+      LOG.warn("{}: the API refused it ({}); {}; dropped, not retried", what, refusal.describe(), consequence);
+      return Attempt.FINISHED;
+    }
+    if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+      return conflict(what);
+    }
+    metrics.publishFailed();
+    LOG.warn("{} yet ({}); kept, retrying", what, refusal.describe());
+    return new Attempt(false, refusal.retryAfter().orElse(Duration.ZERO), e.getCode() <= 0 && ApiRefusal.unreachable(e));
+  }
+
+  /** At most one drain is scheduled, at the earliest time asked for; new submissions only queue until then. */
+  private void scheduleDrain(long delayNanos) {
+    if (thread.isShutdown()) {
+      return;
+    }
+    long at = System.nanoTime() + Math.max(delayNanos, 0);
+    if (scheduledDrain != null && !scheduledDrain.isDone()) {
+      if (scheduledDrainAt - at <= 0) {
+        return;
+      }
+      scheduledDrain.cancel(false);
+    }
+    scheduledDrainAt = at;
+    scheduledDrain = thread.schedule(this::drain, Math.max(delayNanos, 0), TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void close() {
+    thread.shutdownNow();
+  }
+}

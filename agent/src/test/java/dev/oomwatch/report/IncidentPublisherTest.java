@@ -1,0 +1,102 @@
+package dev.oomwatch.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oomwatch.testing.Await;
+import dev.oomwatch.testing.EmbeddedCluster;
+import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.Evidence;
+import dev.oomwatch.model.OomIncident;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.model.Verdict;
+import dev.oomwatch.crd.EvidenceItem;
+import dev.oomwatch.crd.OOMIncident;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Creating, and merging into, incidents against the API stand-in. */
+class IncidentPublisherTest {
+  private static final Instant KILLED = Instant.parse("2026-11-28T12:45:12.345Z");
+  private static final Evidence KMSG = new Evidence("kmsg", "kernel OOM kill", KILLED);
+  private static final Evidence CGROUP = new Evidence("cgroup", "oom_kill 0 → 1", KILLED.plusSeconds(1));
+  private EmbeddedCluster cluster;
+  private IncidentPublisher publisher;
+  private final AgentMetrics metrics = new AgentMetrics();
+  private PodRef pod;
+
+  @BeforeEach
+  void setUp() {
+    cluster = new EmbeddedCluster();
+    pod = cluster.createRunningPod("default", "app", "node-a", "gvisor", "c", "64Mi");
+    publisher = new IncidentPublisher(cluster.client(), new PodEventRecorder(cluster.client(), "node-a",
+        Clock.systemUTC()), new PodConditionWriter(cluster.client()), metrics, 100, 50);
+  }
+
+  @AfterEach
+  void tearDown() {
+    publisher.close();
+    cluster.close();
+  }
+
+  private OomIncident incident(Verdict verdict, List<Evidence> evidence) {
+    return new OomIncident("app-oom-1", pod, "node-a", Optional.of("sandbox-1"), verdict, "exe (pid 7)",
+        "/kubepods/burstable/pod" + pod.uid(), OptionalLong.of(64L << 20), KILLED, KILLED, OomIncident.WHOLE_POD,
+        OptionalDouble.empty(), evidence);
+  }
+
+  private List<EvidenceItem> evidence() {
+    OOMIncident stored = cluster.client().resources(OOMIncident.class).inNamespace("default").withName("app-oom-1")
+        .get();
+    return stored == null ? List.of() : stored.getSpec().getEvidence();
+  }
+
+  private String metrics() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      metrics.writeTo(out);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void laterEvidenceIsMergedOnceAndARepeatChangesNothing() throws Exception {
+    publisher.submit(incident(Verdict.LIKELY, List.of(CGROUP)));
+    assertTrue(Await.until(() -> evidence().size() == 1, Duration.ofSeconds(10), Duration.ofMillis(20)));
+
+    publisher.submit(incident(Verdict.CONFIRMED, List.of(KMSG, CGROUP)));
+    assertTrue(Await.until(() -> evidence().size() == 2, Duration.ofSeconds(10), Duration.ofMillis(20)));
+    publisher.submit(incident(Verdict.CONFIRMED, List.of(KMSG, CGROUP)));
+    assertTrue(Await.until(() -> metrics().contains("oomwatch_incidents_seen_before_total 1.0"), Duration.ofSeconds(10),
+        Duration.ofMillis(20)));
+
+    OOMIncident stored = cluster.client().resources(OOMIncident.class).inNamespace("default").withName("app-oom-1")
+        .get();
+    assertEquals("Confirmed", stored.getSpec().getVerdict(), "the strongest verdict wins");
+    assertEquals(List.of("cgroup", "kmsg"), stored.getSpec().getEvidence().stream().map(EvidenceItem::getSource)
+        .toList(), "each piece of evidence once, oldest first");
+    assertTrue(metrics().contains("oomwatch_incidents_merged_total 1.0"), metrics());
+  }
+
+  @Test
+  void aWeakerVerdictNeverWeakensTheIncident() throws InterruptedException {
+    publisher.submit(incident(Verdict.CONFIRMED, List.of(KMSG)));
+    assertTrue(Await.until(() -> evidence().size() == 1, Duration.ofSeconds(10), Duration.ofMillis(20)));
+    publisher.submit(incident(Verdict.POSSIBLE, List.of(KMSG, CGROUP)));
+    assertTrue(Await.until(() -> evidence().size() == 2, Duration.ofSeconds(10), Duration.ofMillis(20)));
+    assertEquals("Confirmed", cluster.client().resources(OOMIncident.class).inNamespace("default")
+        .withName("app-oom-1").get().getSpec().getVerdict());
+  }
+}
