@@ -1,5 +1,6 @@
 package dev.oomwatch.inference;
 
+import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.ByteSizes;
 import dev.oomwatch.model.CgroupOomSignal;
 import dev.oomwatch.model.CgroupPolled;
@@ -18,7 +19,7 @@ import dev.oomwatch.model.SandboxSeen;
 import dev.oomwatch.model.SandboxUnlimited;
 import dev.oomwatch.model.Verdict;
 import dev.oomwatch.model.WatchedPod;
-import dev.oomwatch.source.cgroup.PodCgroupLocator;
+import dev.oomwatch.model.PodCgroupLocator;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -5,7 +5,7 @@ import dev.oomwatch.crd.EvidenceItem;
 import dev.oomwatch.crd.IncidentLimits;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentSpec;
-import dev.oomwatch.report.IncidentResources;
+import dev.oomwatch.publish.IncidentResources;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;

@@ -14,7 +14,7 @@ import dev.oomwatch.model.CgroupMemorySnapshot;
 import dev.oomwatch.model.MemorySample;
 import dev.oomwatch.model.SandboxRef;
 import dev.oomwatch.model.SandboxUnlimited;
-import dev.oomwatch.report.PodConditionWriter;
+import dev.oomwatch.podreport.PodConditionWriter;
 import io.fabric8.kubernetes.api.model.Event;
 import java.time.Instant;
 import java.util.List;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oomwatch.crd.OOMIncident;
-import dev.oomwatch.report.PodConditionWriter;
-import dev.oomwatch.report.PodEventRecorder;
+import dev.oomwatch.podreport.PodConditionWriter;
+import dev.oomwatch.podreport.PodEventRecorder;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.NamedRuleWithOperations;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicy;

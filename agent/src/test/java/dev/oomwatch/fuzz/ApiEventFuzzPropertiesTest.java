@@ -46,7 +46,7 @@ class ApiEventFuzzPropertiesTest {
 
   private static final MethodHandle SANDBOX_CHANGED_AT = Internals.method(
       Internals.type("dev.oomwatch.source.pods.PodStatusSource"), "sandboxChangedAt", Event.class, PodRef.class);
-  private static final Class<?> RECORDER = Internals.type("dev.oomwatch.report.PodEventRecorder");
+  private static final Class<?> RECORDER = Internals.type("dev.oomwatch.podreport.PodEventRecorder");
   private static final MethodHandle IS_OURS = Internals.method(RECORDER, "isOurs", Event.class, PodRef.class,
       String.class);
   private static final MethodHandle INCIDENTS_OF = Internals.method(RECORDER, "incidentsOf", Event.class);

@@ -12,7 +12,7 @@ import dev.oomwatch.model.ContainerExit;
 import dev.oomwatch.model.IncidentIds;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
-import dev.oomwatch.report.PodEventRecorder;
+import dev.oomwatch.podreport.PodEventRecorder;
 import dev.oomwatch.source.pods.PodWatch;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerState;

@@ -1,5 +1,6 @@
 package dev.oomwatch.inference;
 
+import dev.oomwatch.model.GvisorPods;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,7 +18,7 @@ import dev.oomwatch.model.SandboxRef;
 import dev.oomwatch.model.SandboxSeen;
 import dev.oomwatch.model.SandboxUnlimited;
 import dev.oomwatch.model.WatchedPod;
-import dev.oomwatch.source.cgroup.PodCgroupLocator;
+import dev.oomwatch.model.PodCgroupLocator;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

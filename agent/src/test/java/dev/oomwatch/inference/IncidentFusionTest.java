@@ -1,5 +1,6 @@
 package dev.oomwatch.inference;
 
+import dev.oomwatch.model.GvisorPods;
 import static dev.oomwatch.inference.FusionFixtures.V1_KMSG_POD_UID;
 import static dev.oomwatch.inference.FusionFixtures.V1_KMSG_SANDBOX;
 import static dev.oomwatch.inference.FusionFixtures.V2_POD_UID;
@@ -23,7 +24,7 @@ import dev.oomwatch.model.SandboxSeen;
 import dev.oomwatch.model.SandboxUnlimited;
 import dev.oomwatch.model.Verdict;
 import dev.oomwatch.model.WatchedPod;
-import dev.oomwatch.source.cgroup.PodCgroupLocator;
+import dev.oomwatch.model.PodCgroupLocator;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -12,7 +12,7 @@ import dev.oomwatch.model.Verdict;
 import dev.oomwatch.crd.IncidentLimits;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
-import dev.oomwatch.report.IncidentResources;
+import dev.oomwatch.publish.IncidentResources;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.ValidationRule;

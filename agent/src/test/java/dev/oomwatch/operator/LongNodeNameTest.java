@@ -8,7 +8,7 @@ import dev.oomwatch.testing.DemoEnvironment;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
-import dev.oomwatch.report.PodConditionWriter;
+import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.testing.KernelLogs;
 import java.nio.file.Path;
 import java.time.Duration;

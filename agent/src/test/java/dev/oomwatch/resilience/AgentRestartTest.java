@@ -11,7 +11,7 @@ import dev.oomwatch.lab.SandboxWorkload;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
-import dev.oomwatch.report.PodConditionWriter;
+import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.testing.AgentProcess;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,7 +1,5 @@
 package dev.oomwatch.tools;
 
-import dev.oomwatch.bench.BenchCommand;
-import dev.oomwatch.demo.DemoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

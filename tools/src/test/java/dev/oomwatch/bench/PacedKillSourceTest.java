@@ -7,7 +7,7 @@ import dev.oomwatch.testing.Await;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.PodRef;
-import dev.oomwatch.source.cgroup.PodCgroupLocator;
+import dev.oomwatch.model.PodCgroupLocator;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;

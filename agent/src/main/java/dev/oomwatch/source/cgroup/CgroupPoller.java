@@ -1,5 +1,6 @@
 package dev.oomwatch.source.cgroup;
 
+import dev.oomwatch.model.PodCgroupLocator;
 import static dev.oomwatch.source.cgroup.TrackedCgroup.rose;
 
 import dev.oomwatch.model.CgroupOomSignal;

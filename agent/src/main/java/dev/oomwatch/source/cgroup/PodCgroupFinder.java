@@ -1,5 +1,6 @@
 package dev.oomwatch.source.cgroup;
 
+import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.source.cgroup.CgroupLayout.Driver;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

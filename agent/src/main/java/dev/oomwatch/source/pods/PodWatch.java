@@ -1,6 +1,6 @@
 package dev.oomwatch.source.pods;
 
-import dev.oomwatch.inference.GvisorPods;
+import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.PodRef;
 import java.util.Collection;
 import dev.oomwatch.model.WatchedPod;

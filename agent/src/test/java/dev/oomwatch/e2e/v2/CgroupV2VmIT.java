@@ -15,7 +15,7 @@ import dev.oomwatch.operator.OomIncidentReconciler;
 import dev.oomwatch.crd.EvidenceItem;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
-import dev.oomwatch.report.PodConditionWriter;
+import dev.oomwatch.podreport.PodConditionWriter;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;

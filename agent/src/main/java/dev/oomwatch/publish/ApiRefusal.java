@@ -1,4 +1,4 @@
-package dev.oomwatch.report;
+package dev.oomwatch.publish;
 
 import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.client.KubernetesClientException;

@@ -1,4 +1,4 @@
-package dev.oomwatch.report;
+package dev.oomwatch.podreport;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;

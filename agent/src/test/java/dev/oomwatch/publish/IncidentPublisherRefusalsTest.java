@@ -1,5 +1,7 @@
-package dev.oomwatch.report;
+package dev.oomwatch.publish;
 
+import dev.oomwatch.podreport.PodEventRecorder;
+import dev.oomwatch.podreport.PodConditionWriter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

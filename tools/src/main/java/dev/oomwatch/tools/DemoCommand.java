@@ -1,4 +1,4 @@
-package dev.oomwatch.demo;
+package dev.oomwatch.tools;
 
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -1,5 +1,7 @@
-package dev.oomwatch.report;
+package dev.oomwatch.publish;
 
+import dev.oomwatch.podreport.PodEventRecorder;
+import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.ByteSizes;
 import com.fasterxml.jackson.databind.ObjectMapper;

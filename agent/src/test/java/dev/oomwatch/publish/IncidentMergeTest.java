@@ -1,4 +1,4 @@
-package dev.oomwatch.report;
+package dev.oomwatch.publish;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;

@@ -1,4 +1,4 @@
-package dev.oomwatch.report;
+package dev.oomwatch.publish;
 
 import dev.oomwatch.model.ByteSizes;
 import dev.oomwatch.model.OomIncident;

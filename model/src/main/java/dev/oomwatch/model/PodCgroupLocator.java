@@ -1,4 +1,4 @@
-package dev.oomwatch.source.cgroup;
+package dev.oomwatch.model;
 
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -81,7 +81,7 @@ public final class PodCgroupLocator {
   }
 
   /** The name of a pod's cgroup with the cgroupfs driver: {@code pod<uid>}. */
-  static String cgroupfsPodCgroupName(String podUid) {
+  public static String cgroupfsPodCgroupName(String podUid) {
     return "pod" + podUid;
   }
 
@@ -89,7 +89,7 @@ public final class PodCgroupLocator {
    * The name of a pod's slice with the systemd driver: {@code kubepods-pod<uid_>.slice} for a
    * Guaranteed pod ({@code qos} empty), {@code kubepods-<qos>-pod<uid_>.slice} otherwise.
    */
-  static String systemdPodSliceName(String qos, String podUid) {
+  public static String systemdPodSliceName(String qos, String podUid) {
     return "kubepods" + (qos.isEmpty() ? "" : "-" + qos) + "-pod" + podUid.replace('-', '_') + SLICE;
   }
 

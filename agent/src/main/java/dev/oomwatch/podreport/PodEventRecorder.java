@@ -1,4 +1,4 @@
-package dev.oomwatch.report;
+package dev.oomwatch.podreport;
 
 import dev.oomwatch.model.IncidentIds;
 import dev.oomwatch.model.PodRef;

@@ -1,5 +1,8 @@
-package dev.oomwatch.bench;
+package dev.oomwatch.tools;
 
+import dev.oomwatch.bench.AgentJars;
+import dev.oomwatch.bench.Bench;
+import dev.oomwatch.bench.BenchPlan;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;

@@ -1,6 +1,5 @@
-package dev.oomwatch.inference;
+package dev.oomwatch.model;
 
-import dev.oomwatch.model.WatchedPod;
 import java.util.Collection;
 import java.util.Optional;
 

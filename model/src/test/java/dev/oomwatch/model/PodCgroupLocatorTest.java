@@ -1,4 +1,4 @@
-package dev.oomwatch.source.cgroup;
+package dev.oomwatch.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

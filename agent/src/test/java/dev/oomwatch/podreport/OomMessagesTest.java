@@ -1,12 +1,13 @@
-package dev.oomwatch.report;
+package dev.oomwatch.podreport;
 
+import dev.oomwatch.publish.IncidentResources;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oomwatch.inference.Finding;
 import dev.oomwatch.inference.FusionSettings;
-import dev.oomwatch.inference.GvisorPods;
+import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.model.CgroupMemorySnapshot;
 import dev.oomwatch.model.CgroupOomSignal;
@@ -15,7 +16,7 @@ import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.crd.OOMIncident;
-import dev.oomwatch.source.cgroup.PodCgroupLocator;
+import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.source.kmsg.KmsgParser;
 import dev.oomwatch.source.kmsg.OomReportAssembler;
 import java.io.IOException;
