@@ -83,7 +83,8 @@ public final class Agent implements AutoCloseable {
         .metricsUrl(config.runscMetricsUrl())
         .runscBinary(config.runscBinary())
         .podMemoryLimit(uid -> podWatch.byUid(uid).map(p -> p.memoryLimitBytes()).orElse(OptionalLong.empty()))
-        .podCgroup(uid -> Optional.of("kubelet's pod cgroup .../pod" + uid))
+        // the pod cgroup the cgroup source found (a MemoryLimitNotEnforced warning names it)
+        .podCgroup(cgroup::podCgroupPath)
         .clock(clock)
         .build();
     kmsg.ifPresent(sources::add);

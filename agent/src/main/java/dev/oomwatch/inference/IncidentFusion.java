@@ -9,6 +9,7 @@ import dev.oomwatch.model.ContainerMemorySample;
 import dev.oomwatch.model.Evidence;
 import dev.oomwatch.model.IncidentIds;
 import dev.oomwatch.model.KernelOomKill;
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.MemorySample;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.OomIncident;
@@ -150,8 +151,10 @@ public final class IncidentFusion {
     String id;
     Optional<String> sandboxId;
     Verdict verdict;
-    String victim = "sandbox (process unknown)";
-    String memcg;
+    /** Empty until a signal names the killed process. */
+    Optional<String> victim = Optional.empty();
+    /** Null until a signal names whose memory ran out. */
+    MemoryScope memcg;
     OptionalLong limit = OptionalLong.empty();
     Instant killedAt;
     Instant detectedAt;
@@ -163,31 +166,82 @@ public final class IncidentFusion {
   /** Takes one observation; returns what to report now. */
   public List<Finding> accept(Observation observation, GvisorPods gvisorPods) {
     List<Finding> findings = new ArrayList<>();
-    if (observation instanceof KernelOomKill kill) {
+    observation.accept(new Taking(gvisorPods, findings));
+    return findings;
+  }
+
+  /** What each kind of observation does to the open incidents (one per kind: none is ignored unnoticed). */
+  private final class Taking implements Observation.Visitor<Void> {
+    private final GvisorPods gvisorPods;
+    private final List<Finding> findings;
+
+    Taking(GvisorPods gvisorPods, List<Finding> findings) {
+      this.gvisorPods = gvisorPods;
+      this.findings = findings;
+    }
+
+    @Override
+    public Void visit(KernelOomKill kill) {
       onKernelKill(kill, gvisorPods, findings);
-    } else if (observation instanceof CgroupOomSignal signal) {
+      return null;
+    }
+
+    @Override
+    public Void visit(CgroupOomSignal signal) {
       onCgroupSignal(signal, gvisorPods, findings);
-    } else if (observation instanceof SandboxSeen seen) {
+      return null;
+    }
+
+    @Override
+    public Void visit(CgroupPolled polled) {
+      onCgroupPolled(polled, gvisorPods, findings);
+      return null;
+    }
+
+    @Override
+    public Void visit(SandboxSeen seen) {
       SandboxState sandbox = sandbox(seen.sandbox().sandboxId());
       sandbox.ref = seen.sandbox();
       sandbox.diedAt = null; // a sandbox restarted under the same id lives again
-    } else if (observation instanceof SandboxDied died) {
+      return null;
+    }
+
+    @Override
+    public Void visit(SandboxDied died) {
       onSandboxDied(died, gvisorPods, findings);
-    } else if (observation instanceof ContainerExit exit) {
+      return null;
+    }
+
+    @Override
+    public Void visit(SandboxUnlimited unlimited) {
+      onUnlimited(unlimited, gvisorPods, findings);
+      return null;
+    }
+
+    @Override
+    public Void visit(ContainerExit exit) {
       onContainerExit(exit, gvisorPods, findings);
-    } else if (observation instanceof PodSandboxChanged changed) {
+      return null;
+    }
+
+    @Override
+    public Void visit(ContainerMemorySample sample) {
+      onContainerMemory(sample);
+      return null;
+    }
+
+    @Override
+    public Void visit(MemorySample sample) {
+      onMemorySample(sample, gvisorPods, findings);
+      return null;
+    }
+
+    @Override
+    public Void visit(PodSandboxChanged changed) {
       gvisorPods.byUid(changed.pod().uid()).ifPresent(pod -> joinOpen(pod, new Evidence("pods",
           "kubelet: SandboxChanged (the pod sandbox died and is re-created)", changed.at()), changed.at(), findings));
-    } else if (observation instanceof MemorySample sample) {
-      onMemorySample(sample, gvisorPods, findings);
-    } else if (observation instanceof ContainerMemorySample sample) {
-      onContainerMemory(sample);
-    } else if (observation instanceof SandboxUnlimited unlimited) {
-      onUnlimited(unlimited, gvisorPods, findings);
-    } else if (observation instanceof CgroupPolled polled) {
-      onCgroupPolled(polled, gvisorPods, findings);
+      return null;
     }
-    return findings;
   }
 
   /** Time-based decisions (deaths that found no cause, exits that stayed alone) and forgetting. */
@@ -271,8 +325,8 @@ public final class IncidentFusion {
         () -> sandboxId.map(id -> IncidentIds.forSandbox(pod.get().ref(), id))
             .orElseGet(() -> IncidentIds.forKill(kill.bootId(), pod.get().ref(), kill.pid())));
     open.verdict = Verdict.CONFIRMED;
-    open.victim = victim(kill);
-    open.memcg = nodeWide(kill) ? OomIncident.NODE_OUT_OF_MEMORY : kill.oomMemcg().orElseThrow();
+    open.victim = Optional.of(victim(kill));
+    open.memcg = nodeWide(kill) ? MemoryScope.NODE : MemoryScope.cgroup(kill.oomMemcg().orElseThrow());
     open.killedAt = kill.killedAt();
     if (kill.limitBytes().isPresent()) {
       open.limit = kill.limitBytes();
@@ -296,7 +350,7 @@ public final class IncidentFusion {
               signal.after())));
       open.verdict = Verdict.CONFIRMED;
       if (open.memcg == null) {
-        open.memcg = signal.snapshot().cgroupPath();
+        open.memcg = MemoryScope.cgroup(signal.snapshot().cgroupPath());
       }
       if (open.limit.isEmpty()) {
         open.limit = signal.snapshot().limitBytes();
@@ -520,11 +574,11 @@ public final class IncidentFusion {
     if (open.verdict == null || open.verdict.compareTo(Verdict.LIKELY) > 0) {
       open.verdict = Verdict.LIKELY;
     }
-    open.memcg = open.memcg == null ? hit.snapshot().cgroupPath() : open.memcg;
+    open.memcg = open.memcg == null ? MemoryScope.cgroup(hit.snapshot().cgroupPath()) : open.memcg;
     if (hit.snapshot().limitBytes().isPresent()) {
       open.limit = hit.snapshot().limitBytes();
     }
-    died.sandbox().sentryPid().ifPresent(pid -> open.victim = "exe (pid " + pid + ", gVisor sentry)");
+    died.sandbox().sentryPid().ifPresent(pid -> open.victim = Optional.of("exe (pid " + pid + ", gVisor sentry)"));
     add(open, new Evidence("cgroup", describe(hit), hit.snapshot().sampledAt()));
     add(open, new Evidence("runsc", died.how() + " (sandbox " + died.sandbox().sandboxId() + ")", died.noticedAt()));
     state.exits.stream().filter(e -> within(e.finishedAt(), died.noticedAt(), settings.sameKillWindow()))
@@ -538,7 +592,8 @@ public final class IncidentFusion {
     if (open.verdict == null) {
       open.verdict = Verdict.POSSIBLE;
     }
-    open.memcg = open.memcg == null && state.lastSample != null ? state.lastSample.snapshot().cgroupPath() : open.memcg;
+    open.memcg = open.memcg == null && state.lastSample != null
+        ? MemoryScope.cgroup(state.lastSample.snapshot().cgroupPath()) : open.memcg;
     add(open, evidence);
     if (state.lastSample != null) {
       add(open, new Evidence("cgroup", "memory at " + percent(state.lastSample) + " of the limit at the last poll",
@@ -550,7 +605,7 @@ public final class IncidentFusion {
   private Finding found(WatchedPod pod, Open open) {
     Culprit culprit = culprit(pod, open.sandboxId);
     return new Finding.IncidentFound(new OomIncident(open.id, pod.ref(), nodeName, open.sandboxId, open.verdict,
-        open.victim, open.memcg == null ? "(unknown)" : open.memcg, open.limit, open.killedAt, open.detectedAt,
+        open.victim, open.memcg == null ? MemoryScope.UNKNOWN : open.memcg, open.limit, open.killedAt, open.detectedAt,
         culprit.name, culprit.confidence, open.evidence));
   }
 

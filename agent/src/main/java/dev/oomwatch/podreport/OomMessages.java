@@ -1,5 +1,6 @@
 package dev.oomwatch.podreport;
 
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.crd.OOMIncidentSpec;
 import dev.oomwatch.model.PodCgroupLocator;
@@ -70,13 +71,14 @@ public final class OomMessages {
    * it is the pod's limit.
    */
   private static String cause(OOMIncidentSpec spec) {
-    String memcg = spec.getMemcg();
+    MemoryScope scope = MemoryScope.parse(spec.getMemcg());
     String limit = spec.getMemoryLimit() == null ? "" : " of " + spec.getMemoryLimit();
-    if (OomIncident.NODE_OUT_OF_MEMORY.equals(memcg) || "/".equals(memcg)) {
+    if (scope.kind() == MemoryScope.Kind.NODE) {
       return "because the node ran out of memory and the kernel chose this sandbox to free memory (not for"
           + " exceeding a memory limit of the pod)";
     }
-    if (memcg == null || memcg.startsWith("(") || !fromKernelLog(spec)
+    String memcg = scope.cgroup().orElse(null);
+    if (memcg == null || !fromKernelLog(spec)
         || LOCATOR.podUid(memcg).filter(uid -> uid.equals(spec.getPodUid())).isPresent()) {
       return "for exceeding the pod's memory limit" + limit;
     }

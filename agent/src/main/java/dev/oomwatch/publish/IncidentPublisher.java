@@ -286,7 +286,7 @@ public final class IncidentPublisher implements AutoCloseable {
       client.resources(OOMIncident.class).inNamespace(incident.pod().namespace()).resource(resource).create();
       metrics.incidentDetected(incident.verdict().display());
       LOG.info("OOM kill of gVisor pod {}: {} at {}{}, verdict {}; reported as OOMIncident {}",
-          incident.pod(), incident.victim(), incident.killedAt(),
+          incident.pod(), incident.victimText(), incident.killedAt(),
           incident.limitBytes().isPresent() ? ", limit " + ByteSizes.quantity(incident.limitBytes().getAsLong()) : "",
           incident.verdict().display(), incident.id());
       return Attempt.FINISHED;

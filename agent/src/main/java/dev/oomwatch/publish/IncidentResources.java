@@ -26,11 +26,11 @@ public final class IncidentResources {
     spec.setPodUid(incident.pod().uid());
     spec.setNodeName(incident.node());
     spec.setVerdict(incident.verdict().display());
-    spec.setVictim(IncidentLimits.cut(incident.victim(), IncidentLimits.VICTIM));
+    spec.setVictim(IncidentLimits.cut(incident.victimText(), IncidentLimits.VICTIM));
     incident.sandboxId().ifPresent(id -> spec.setSandboxId(IncidentLimits.cut(id, IncidentLimits.SANDBOX_ID)));
     spec.setCulprit(IncidentLimits.cut(incident.culprit(), IncidentLimits.NAME));
     incident.culpritConfidence().ifPresent(spec::setCulpritConfidence);
-    spec.setMemcg(IncidentLimits.cut(incident.memcg(), IncidentLimits.MEMCG));
+    spec.setMemcg(IncidentLimits.cut(incident.memcg().text(), IncidentLimits.MEMCG));
     incident.limitBytes().ifPresent(bytes -> {
       spec.setMemoryLimitBytes(bytes);
       spec.setMemoryLimit(ByteSizes.quantity(bytes));

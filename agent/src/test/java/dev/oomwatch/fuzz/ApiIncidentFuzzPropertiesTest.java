@@ -11,6 +11,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.Evidence;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
@@ -147,7 +148,7 @@ class ApiIncidentFuzzPropertiesTest {
     Instant killed = NOW.minusMillis(800);
     return new OomIncident(pod.name() + "-oom-" + Integer.toHexString(pid) + "a0b1c2",
         pod, node, Optional.of("4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b"), verdict,
-        "exe (pid " + pid + ", uid 65534, gVisor sandbox)", "/kubepods/burstable/pod" + pod.uid(),
+        Optional.of("exe (pid " + pid + ", uid 65534, gVisor sandbox)"), MemoryScope.cgroup("/kubepods/burstable/pod" + pod.uid()),
         OptionalLong.of(64L << 20), killed, killed.plusMillis(5), "app", OptionalDouble.of(0.93),
         List.of(new Evidence("kmsg", "kernel OOM kill of exe (pid " + pid + ")", killed),
             new Evidence("cgroup", "memory.events oom_kill 0 -> 1", killed.plusMillis(3))));

@@ -140,7 +140,7 @@ class IncidentFusionTest {
     assertEquals(Verdict.CONFIRMED, incident.verdict());
     assertEquals(IncidentIds.forSandbox(V1_POD.ref(), V1_KMSG_SANDBOX), incident.id());
     assertEquals(Optional.of(V1_KMSG_SANDBOX), incident.sandboxId());
-    assertEquals("exe (pid 7932, uid 65534, gVisor sandbox)", incident.victim());
+    assertEquals(Optional.of("exe (pid 7932, uid 65534, gVisor sandbox)"), incident.victim());
     assertEquals(OptionalLong.of(LIMIT), incident.limitBytes());
     assertEquals("kmsg", incident.evidence().get(0).source());
   }
@@ -217,7 +217,7 @@ class IncidentFusionTest {
     assertEquals(1, found.size());
     assertEquals(Verdict.LIKELY, found.get(0).verdict());
     assertEquals(IncidentIds.forSandbox(V1_POD.ref(), V1_KMSG_SANDBOX), found.get(0).id());
-    assertEquals("exe (pid 7932, gVisor sentry)", found.get(0).victim());
+    assertEquals(Optional.of("exe (pid 7932, gVisor sentry)"), found.get(0).victim());
   }
 
   @Test
@@ -262,7 +262,7 @@ class IncidentFusionTest {
     OomIncident last = found.get(found.size() - 1);
     assertEquals(List.of("cgroup", "cgroup", "runsc"), last.evidence().stream().map(e -> e.source()).toList());
     assertTrue(last.evidence().get(0).detail().contains("oom_kill 0 → 1"), last.evidence().toString());
-    assertEquals("exe (pid 1234, gVisor sentry)", last.victim());
+    assertEquals(Optional.of("exe (pid 1234, gVisor sentry)"), last.victim());
   }
 
   @Test

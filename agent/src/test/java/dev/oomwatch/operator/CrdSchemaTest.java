@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.Evidence;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
@@ -119,7 +120,7 @@ class CrdSchemaTest {
     List<Evidence> evidence = IntStream.range(0, 100)
         .mapToObj(i -> new Evidence("cgroup", "signal " + i + " " + long1, Instant.EPOCH.plusSeconds(i))).toList();
     OomIncident incident = new OomIncident("app-oom-0123456789", pod, "node-a", Optional.of("s".repeat(300)),
-        Verdict.CONFIRMED, long1, long1, OptionalLong.of(64L << 20), Instant.EPOCH, Instant.EPOCH.plusMillis(5),
+        Verdict.CONFIRMED, Optional.of(long1), MemoryScope.cgroup(long1), OptionalLong.of(64L << 20), Instant.EPOCH, Instant.EPOCH.plusMillis(5),
         "c".repeat(300), OptionalDouble.of(0.5), evidence);
 
     OOMIncident resource = IncidentResources.toResource(incident);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.Evidence;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
@@ -152,7 +153,8 @@ class ForgedIncidentTest {
   private OOMIncident forge(PodRef pod, Consumer<OOMIncident> forgery) {
     forged++;
     OomIncident incident = new OomIncident("forged-" + forged, pod, NODE, Optional.of("sb" + forged),
-        Verdict.CONFIRMED, "exe (pid 7932, uid 65534, gVisor sandbox)", "/kubepods/burstable/pod" + pod.uid(),
+        Verdict.CONFIRMED, Optional.of("exe (pid 7932, uid 65534, gVisor sandbox)"),
+        MemoryScope.cgroup("/kubepods/burstable/pod" + pod.uid()),
         OptionalLong.of(64L << 20), KILLED, KILLED.plusMillis(5), OomIncident.WHOLE_POD, OptionalDouble.empty(),
         List.of(new Evidence("kmsg", "kernel OOM kill", KILLED)));
     OOMIncident resource = IncidentResources.toResource(incident);

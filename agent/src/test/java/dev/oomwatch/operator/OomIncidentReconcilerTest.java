@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.Evidence;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
@@ -52,7 +53,8 @@ class OomIncidentReconcilerTest {
 
   private OOMIncident createIncident(PodRef pod, int pid, Verdict verdict) {
     OomIncident incident = new OomIncident("incident-" + pid, pod, "node-a", java.util.Optional.of("sb" + pid),
-        verdict, "exe (pid " + pid + ", uid 65534, gVisor sandbox)", "/kubepods/burstable/pod" + pod.uid(),
+        verdict, java.util.Optional.of("exe (pid " + pid + ", uid 65534, gVisor sandbox)"),
+        MemoryScope.cgroup("/kubepods/burstable/pod" + pod.uid()),
         OptionalLong.of(64L << 20), KILLED, KILLED.plusMillis(5), OomIncident.WHOLE_POD,
         java.util.OptionalDouble.empty(), List.of(new Evidence("kmsg", "kernel OOM kill", KILLED)));
     return cluster.client().resources(OOMIncident.class).inNamespace(pod.namespace())

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.Evidence;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
@@ -27,7 +28,7 @@ class IncidentMergeTest {
 
   private static OOMIncident incident(PodRef pod, String node, Verdict verdict, List<Evidence> evidence) {
     return IncidentResources.toResource(new OomIncident("app-oom-0123456789", pod, node, Optional.of("sb"), verdict,
-        "exe (pid 1, uid 65534, gVisor sandbox)", "/kubepods/pod" + pod.uid(), OptionalLong.of(64L << 20), KILLED,
+        Optional.of("exe (pid 1, uid 65534, gVisor sandbox)"), MemoryScope.cgroup("/kubepods/pod" + pod.uid()), OptionalLong.of(64L << 20), KILLED,
         KILLED, OomIncident.WHOLE_POD, OptionalDouble.empty(), evidence));
   }
 

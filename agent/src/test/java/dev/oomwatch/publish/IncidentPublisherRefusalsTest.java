@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.Evidence;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
@@ -79,8 +80,8 @@ class IncidentPublisherRefusalsTest {
   }
 
   private static OomIncident incident(String id, PodRef pod) {
-    return new OomIncident(id, pod, "node-a", Optional.of("sandbox-" + id), Verdict.CONFIRMED, "exe (pid 7)",
-        "/kubepods/burstable/pod" + pod.uid(), OptionalLong.of(64L << 20), KILLED, KILLED, OomIncident.WHOLE_POD,
+    return new OomIncident(id, pod, "node-a", Optional.of("sandbox-" + id), Verdict.CONFIRMED,
+        Optional.of("exe (pid 7)"), MemoryScope.cgroup("/kubepods/burstable/pod" + pod.uid()), OptionalLong.of(64L << 20), KILLED, KILLED, OomIncident.WHOLE_POD,
         OptionalDouble.empty(), List.of(new Evidence("kmsg", "kernel OOM kill", KILLED)));
   }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.Evidence;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
@@ -52,8 +53,8 @@ class IncidentPublisherTest {
   }
 
   private OomIncident incident(Verdict verdict, List<Evidence> evidence) {
-    return new OomIncident("app-oom-1", pod, "node-a", Optional.of("sandbox-1"), verdict, "exe (pid 7)",
-        "/kubepods/burstable/pod" + pod.uid(), OptionalLong.of(64L << 20), KILLED, KILLED, OomIncident.WHOLE_POD,
+    return new OomIncident("app-oom-1", pod, "node-a", Optional.of("sandbox-1"), verdict, Optional.of("exe (pid 7)"),
+        MemoryScope.cgroup("/kubepods/burstable/pod" + pod.uid()), OptionalLong.of(64L << 20), KILLED, KILLED, OomIncident.WHOLE_POD,
         OptionalDouble.empty(), evidence);
   }
 

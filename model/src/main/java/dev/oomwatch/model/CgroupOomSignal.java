@@ -24,6 +24,11 @@ public record CgroupOomSignal(
     long before,
     long after,
     CgroupMemorySnapshot snapshot) implements Observation {
+  @Override
+  public <R> R accept(Visitor<R> visitor) {
+    return visitor.visit(this);
+  }
+
   /** What the rise means. */
   public enum Kind {
     /** The kernel counted an OOM kill in this cgroup (v2 {@code oom_kill}, v1 sandbox {@code oom_kill}). */

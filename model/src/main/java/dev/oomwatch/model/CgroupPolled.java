@@ -8,4 +8,9 @@ import java.time.Instant;
  * {@code startedAt} has been seen by now: a sandbox death noticed before that instant whose pod's
  * {@code oom_kill} did not rise was not counted by the cgroup as a kill. Immutable.
  */
-public record CgroupPolled(Instant startedAt) implements Observation {}
+public record CgroupPolled(Instant startedAt) implements Observation {
+  @Override
+  public <R> R accept(Visitor<R> visitor) {
+    return visitor.visit(this);
+  }
+}

@@ -11,4 +11,9 @@ import java.time.Instant;
  */
 public record ContainerExit(
     PodRef pod, String container, int exitCode, String reason, Instant finishedAt, int restartCount)
-    implements Observation {}
+    implements Observation {
+  @Override
+  public <R> R accept(Visitor<R> visitor) {
+    return visitor.visit(this);
+  }
+}

@@ -9,4 +9,9 @@ import java.time.Instant;
  */
 public record ContainerMemorySample(
     String sandboxId, String containerId, String containerName, long usageBytes, Instant sampledAt)
-    implements Observation {}
+    implements Observation {
+  @Override
+  public <R> R accept(Visitor<R> visitor) {
+    return visitor.visit(this);
+  }
+}

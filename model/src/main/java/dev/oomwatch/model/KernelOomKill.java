@@ -35,4 +35,9 @@ public record KernelOomKill(
     int pid,
     int uid,
     OptionalLong limitBytes,
-    OptionalLong anonRssBytes) implements Observation {}
+    OptionalLong anonRssBytes) implements Observation {
+  @Override
+  public <R> R accept(Visitor<R> visitor) {
+    return visitor.visit(this);
+  }
+}

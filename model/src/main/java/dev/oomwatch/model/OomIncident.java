@@ -16,8 +16,9 @@ import java.util.OptionalLong;
  * @param node         the node the agent runs on
  * @param sandboxId    the killed sandbox, when known
  * @param verdict      how sure the agent is (the strongest of its evidence)
- * @param victim       the killed process, e.g. {@code exe (pid 7932, uid 65534, gVisor sandbox)}
- * @param memcg        the cgroup whose limit was hit
+ * @param victim       the killed process, e.g. {@code exe (pid 7932, uid 65534, gVisor sandbox)}; empty when no
+ *                     signal named it (only that the sandbox died)
+ * @param memcg        whose memory ran out: a cgroup's limit, the node, or not known
  * @param limitBytes   that limit, when known
  * @param killedAt     when the kill happened (the kernel's timestamp when known)
  * @param detectedAt   when the agent learned of it
@@ -31,8 +32,8 @@ public record OomIncident(
     String node,
     Optional<String> sandboxId,
     Verdict verdict,
-    String victim,
-    String memcg,
+    Optional<String> victim,
+    MemoryScope memcg,
     OptionalLong limitBytes,
     Instant killedAt,
     Instant detectedAt,
@@ -41,10 +42,15 @@ public record OomIncident(
     List<Evidence> evidence) {
   /** The culprit when no per-container memory is known. */
   public static final String WHOLE_POD = "pod";
-  /** The {@link #memcg} of a kill that no cgroup limit caused: the node ran out of memory. */
-  public static final String NODE_OUT_OF_MEMORY = "(node: out of memory)";
+  /** How {@link #victim} reads when no signal named the killed process. */
+  public static final String VICTIM_UNKNOWN = "sandbox (process unknown)";
 
   public OomIncident {
     evidence = List.copyOf(evidence);
+  }
+
+  /** {@link #victim}, or that it is not known, as the incident and its Event say it. */
+  public String victimText() {
+    return victim.orElse(VICTIM_UNKNOWN);
   }
 }

@@ -9,4 +9,9 @@ import java.time.Instant;
  *
  * @param how what showed it, e.g. {@code sentry pid 7932 exited}
  */
-public record SandboxDied(SandboxRef sandbox, Instant noticedAt, String how) implements Observation {}
+public record SandboxDied(SandboxRef sandbox, Instant noticedAt, String how) implements Observation {
+  @Override
+  public <R> R accept(Visitor<R> visitor) {
+    return visitor.visit(this);
+  }
+}

@@ -9,4 +9,9 @@ package dev.oomwatch.model;
  * @param actualCgroup   the memory cgroup its sentry is in (from {@code /proc/<pid>/cgroup})
  * @param expectedCgroup the pod's cgroup, where it should be
  */
-public record SandboxUnlimited(SandboxRef sandbox, String actualCgroup, String expectedCgroup) implements Observation {}
+public record SandboxUnlimited(SandboxRef sandbox, String actualCgroup, String expectedCgroup) implements Observation {
+  @Override
+  public <R> R accept(Visitor<R> visitor) {
+    return visitor.visit(this);
+  }
+}

@@ -92,6 +92,11 @@ final class CgroupPoller {
   }
 
   /** How many pods the poller follows now (has a baseline for). */
+  /** The pod's cgroup path as found by a poll; any thread (the finder's cache is concurrent). */
+  Optional<String> podCgroupPath(String podUid) {
+    return finder.known(podUid);
+  }
+
   int followedPods() {
     return pods.size();
   }

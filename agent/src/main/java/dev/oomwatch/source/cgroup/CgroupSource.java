@@ -154,6 +154,14 @@ public final class CgroupSource implements Source {
     return counters.snapshot();
   }
 
+  /**
+   * The path of the pod's memory cgroup below the memory root (as the kernel prints it, e.g.
+   * {@code /kubepods/burstable/pod<uid>}), once a poll has found it; callable from any thread.
+   */
+  public Optional<String> podCgroupPath(String podUid) {
+    return poller.podCgroupPath(podUid);
+  }
+
   /** The layout the latest successful poll read, for logs and {@code /readyz}. */
   public Optional<CgroupLayout> layout() {
     return Optional.ofNullable(polledLayout);

@@ -68,6 +68,11 @@ final class PodCgroupFinder {
   }
 
   /** Drops the cached directory of a pod that is gone (or whose cgroup was removed). */
+  /** The path of the pod's cgroup below the memory root, as the kernel prints it, if found already. */
+  Optional<String> known(String podUid) {
+    return Optional.ofNullable(found.get(podUid)).map(PodCgroup::cgroupPath);
+  }
+
   void forget(String podUid) {
     found.remove(podUid);
   }
