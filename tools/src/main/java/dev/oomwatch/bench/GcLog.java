@@ -31,7 +31,7 @@ final class GcLog {
     return "-Xlog:gc,gc+heap=debug:file=" + file + ":timemillis";
   }
 
-  private static final Pattern BLOCK = Pattern.compile("^\\[(\\d+)ms\\].*GC\\((\\d+)\\) Heap (before|after) GC");
+  private static final Pattern BLOCK = Pattern.compile("^\\[(\\d+)ms\\].*GC\\((\\d+)\\) Heap ([Bb]efore|[Aa]fter) GC"); // JDK 25 capitalises them
   private static final Pattern GENERATION = Pattern.compile("^\\[\\d+ms\\].*GC\\((\\d+)\\)\\s+\\S.*?\\s+total \\d+K, used (\\d+)K");
 
   /** One collection: wall-clock time of its start (ms since the epoch) and used heap around it. */
@@ -60,7 +60,7 @@ final class GcLog {
       Matcher block = BLOCK.matcher(line);
       if (block.find()) {
         currentId = Integer.parseInt(block.group(2));
-        before = block.group(3).equals("before");
+        before = block.group(3).equalsIgnoreCase("before");
         long[] gc = byId.computeIfAbsent(currentId, id -> new long[] {0, 0, 0, 0});
         if (before) {
           gc[0] = Long.parseLong(block.group(1));

@@ -39,6 +39,20 @@ class GcLogTest {
         "GC(1) has no 'after' yet and is left out");
   }
 
+  /** JDK 25's Serial collector: "Heap Before/After GC", generations named DefNew and Tenured. */
+  private static final List<String> SERIAL_JDK25 = List.of(
+      "[1796419122152ms] GC(1) Heap Before GC invocations=1 (full 0):",
+      "[1796419122152ms] GC(1)  DefNew     total 3712K, used 3711K [0x00000000ff000000, 0x00000000ff400000, 0x00000000ff400000)",
+      "[1796419122152ms] GC(1)  Tenured    total 12288K, used 1465K [0x00000000ff400000, 0x0000000100000000, 0x0000000100000000)",
+      "[1796419122158ms] GC(1) Heap After GC invocations=2 (full 0):",
+      "[1796419122158ms] GC(1)  DefNew     total 3712K, used 384K [0x00000000ff000000, 0x00000000ff400000, 0x00000000ff400000)",
+      "[1796419122158ms] GC(1)  Tenured    total 12288K, used 2389K [0x00000000ff400000, 0x0000000100000000, 0x0000000100000000)");
+
+  @Test
+  void jdk25SerialCollectionsAreReadToo() {
+    assertEquals(List.of(new GcLog.Collection(1, 1796419122152L, 3711 + 1465, 384 + 2389)), GcLog.parse(SERIAL_JDK25));
+  }
+
   @Test
   void g1CollectionsReadTheWholeHeap() {
     assertEquals(List.of(new GcLog.Collection(3, 1000, 24576, 3072)), GcLog.parse(G1));
