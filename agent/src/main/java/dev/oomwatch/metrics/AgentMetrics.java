@@ -9,8 +9,8 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
-import java.util.function.ToLongFunction;
 
 /**
  * The agent's Prometheus metrics, in a registry of its own (no global default registry). Every
@@ -142,12 +142,15 @@ public final class AgentMetrics {
         .register(registry);
   }
 
-  /** A counter read from a source's own statistics at scrape time. */
-  public <T> void registerCounter(String name, String help, Supplier<T> stats, ToLongFunction<T> value) {
+  /**
+   * A counter read at scrape time, on the scraping thread, from its owner's own statistics ({@code _total}
+   * is appended to {@code name}). A name can be registered once.
+   */
+  public void registerCounter(String name, String help, LongSupplier value) {
     CounterWithCallback.builder()
         .name(name)
         .help(help)
-        .callback(cb -> cb.call(value.applyAsLong(stats.get())))
+        .callback(cb -> cb.call(value.getAsLong()))
         .register(registry);
   }
 
