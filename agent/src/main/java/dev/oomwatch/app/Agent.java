@@ -157,7 +157,10 @@ public final class Agent implements AutoCloseable {
   }
 
   private void registerSourceMetrics() {
-    metrics.registerSourceHealth(this::sourceHealth);
+    metrics.registerGauge("oomwatch_source_up",
+        "1 when the source is live, 0 when it is starting, failed (and being retried) or disabled",
+        List.of("source", "state"),
+        samples -> sourceHealth().forEach(h -> samples.add(h.live() ? 1 : 0, h.source(), h.state().name())));
     metrics.registerCounter("oomwatch_source_start_retries", "Source starts that failed and were retried",
         supervisor::startRetries);
     sources.forEach(source -> source.registerMetrics(metrics));
