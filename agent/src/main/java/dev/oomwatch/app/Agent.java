@@ -46,10 +46,7 @@ public final class Agent implements AutoCloseable {
   private final AgentMetrics metrics = new AgentMetrics();
   private final PodWatch podWatch;
   private final List<Source> sources = new ArrayList<>();
-  private final Optional<KmsgSource> kmsg;
-  private final CgroupSource cgroup;
   private final RunscStateSource runsc;
-  private final PodStatusSource podStatus;
   private final IncidentPublisher publisher;
   private final Detector detector;
   private final SourceSupervisor supervisor;
@@ -72,8 +69,8 @@ public final class Agent implements AutoCloseable {
         config.nearOomFor(), config.nearOomRepeat());
     this.detector = new Detector(new IncidentFusion(config.nodeName(), clock, locator, fusionSettings), podWatch,
         locator, publisher, metrics, podWatch::hasSynced, clock, config.incidentTtl());
-    this.kmsg = config.kmsg().map(device -> new KmsgSource(device, config.bootIdPath()));
-    this.cgroup = new CgroupSource(config.cgroupRoot(), () -> List.copyOf(podWatch.all()),
+    Optional<KmsgSource> kmsg = config.kmsg().map(device -> new KmsgSource(device, config.bootIdPath()));
+    CgroupSource cgroup = new CgroupSource(config.cgroupRoot(), () -> List.copyOf(podWatch.all()),
         config.cgroupPollInterval(), config.nearOomShare());
     this.runsc = RunscStateSource.builder()
         .runscRoot(config.runscRoot())
@@ -90,7 +87,7 @@ public final class Agent implements AutoCloseable {
     kmsg.ifPresent(sources::add);
     sources.add(cgroup);
     sources.add(runsc);
-    this.podStatus = new PodStatusSource(client, podWatch);
+    PodStatusSource podStatus = new PodStatusSource(client, podWatch);
     sources.add(podStatus);
     sources.addAll(extraSources);
     this.supervisor = new SourceSupervisor(sources, detector::accept);
@@ -161,37 +158,13 @@ public final class Agent implements AutoCloseable {
   }
 
   private void registerSourceMetrics() {
-    metrics.registerSourceHealth(this::sourceHealth);
+    metrics.registerGauge("oomwatch_source_up",
+        "1 when the source is live, 0 when it is starting, failed (and being retried) or disabled",
+        List.of("source", "state"),
+        samples -> sourceHealth().forEach(h -> samples.add(h.live() ? 1 : 0, h.source(), h.state().name())));
     metrics.registerCounter("oomwatch_source_start_retries", "Source starts that failed and were retried",
-        () -> supervisor, SourceSupervisor::startRetries);
-    kmsg.ifPresent(k -> {
-      metrics.registerCounter("oomwatch_kmsg_records", "Kernel log records read", k::stats, s -> s.recordsRead());
-      metrics.registerCounter("oomwatch_kmsg_malformed_records", "Kernel log records that did not parse", k::stats,
-          s -> s.malformedRecords());
-      metrics.registerCounter("oomwatch_kmsg_lost_records",
-          "Kernel log records overwritten before they were read (EPIPE)", k::stats, s -> s.lostRecords());
-    });
-    metrics.registerCounter("oomwatch_cgroup_polls", "Polls of the pod cgroups", cgroup::stats, s -> s.polls());
-    metrics.registerCounter("oomwatch_cgroup_files_vanished",
-        "cgroup files that vanished while being read (a sandbox deleted meanwhile)", cgroup::stats,
-        s -> s.filesVanished());
-    metrics.registerCounter("oomwatch_cgroup_parse_errors", "cgroup files that did not parse", cgroup::stats,
-        s -> s.parseErrors());
-    metrics.registerCounter("oomwatch_cgroup_signals", "cgroup counter rises seen (kills and limit hits)",
-        cgroup::stats, s -> s.signalsEmitted());
-    metrics.registerCounter("oomwatch_runsc_state_parse_retries",
-        "runsc state files that were half-written when read (read again at the next poll)", runsc::stats,
-        s -> s.parseRetries());
-    metrics.registerCounter("oomwatch_runsc_sandbox_deaths", "gVisor sandboxes seen dying (any cause)",
-        runsc::stats, s -> s.deathsSeen());
-    metrics.registerCounter("oomwatch_pod_event_lookup_failures",
-        "Lookups of a pod's SandboxChanged Events the API server failed (weak evidence; the incident is reported"
-            + " without it)", () -> podStatus, PodStatusSource::eventLookupFailures);
-    metrics.registerCounter("oomwatch_runsc_metric_scrape_failures", "Failed scrapes of the runsc metric server",
-        runsc::stats, s -> s.metricScrapeFailures());
-    metrics.registerCounter("oomwatch_runsc_metric_bodies_too_large",
-        "Scrapes of the runsc metric server refused because its page was larger than 4 MiB", () -> runsc,
-        RunscStateSource::metricBodiesTooLarge);
+        supervisor::startRetries);
+    sources.forEach(source -> source.registerMetrics(metrics));
   }
 
   /** The port of {@code /metrics}, {@code /healthz} and {@code /readyz}. */

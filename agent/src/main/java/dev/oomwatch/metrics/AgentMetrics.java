@@ -1,6 +1,5 @@
 package dev.oomwatch.metrics;
 
-import dev.oomwatch.source.SourceHealth;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
@@ -9,12 +8,15 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.function.Supplier;
-import java.util.function.ToLongFunction;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * The agent's Prometheus metrics, in a registry of its own (no global default registry). Every
- * recording method is cheap and thread-safe; callback metrics are read at scrape time.
+ * recording method is cheap and thread-safe; callback metrics are read at scrape time. What another
+ * part counts itself (a source's statistics, the health of the sources) that part registers, under a
+ * name of its own, with {@link #registerCounter} or {@link #registerGauge}.
  */
 public final class AgentMetrics {
   private final PrometheusRegistry registry = new PrometheusRegistry();
@@ -132,23 +134,37 @@ public final class AgentMetrics {
     pendingIncidents.set(count);
   }
 
-  /** Exposes each source's health as {@code oomwatch_source_up{source}} (1 live, 0 otherwise). */
-  public void registerSourceHealth(Supplier<Iterable<SourceHealth>> health) {
+  /**
+   * A gauge with labels whose samples are read at scrape time: {@code samples} is called on the scraping
+   * thread and adds each sample, its label values in the order of {@code labelNames}. A name can be
+   * registered once.
+   */
+  public void registerGauge(String name, String help, List<String> labelNames, Consumer<LabelledSamples> samples) {
     GaugeWithCallback.builder()
-        .name("oomwatch_source_up")
-        .help("1 when the source is live, 0 when it is starting, failed (and being retried) or disabled")
-        .labelNames("source", "state")
-        .callback(cb -> health.get().forEach(h -> cb.call(h.live() ? 1 : 0, h.source(), h.state().name())))
+        .name(name)
+        .help(help)
+        .labelNames(labelNames.toArray(String[]::new))
+        .callback(cb -> samples.accept(cb::call))
         .register(registry);
   }
 
-  /** A counter read from a source's own statistics at scrape time. */
-  public <T> void registerCounter(String name, String help, Supplier<T> stats, ToLongFunction<T> value) {
+  /**
+   * A counter read at scrape time, on the scraping thread, from its owner's own statistics ({@code _total}
+   * is appended to {@code name}). A name can be registered once.
+   */
+  public void registerCounter(String name, String help, LongSupplier value) {
     CounterWithCallback.builder()
         .name(name)
         .help(help)
-        .callback(cb -> cb.call(value.applyAsLong(stats.get())))
+        .callback(cb -> cb.call(value.getAsLong()))
         .register(registry);
+  }
+
+  /** Takes the samples of a labelled gauge during one scrape; used on the scraping thread only. */
+  @FunctionalInterface
+  public interface LabelledSamples {
+    /** One sample: its value and its label values, in the order of the gauge's label names. */
+    void add(double value, String... labelValues);
   }
 
   /** Writes every metric in the Prometheus text format. */

@@ -1,5 +1,6 @@
 package dev.oomwatch.source;
 
+import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.Observation;
 import java.util.function.Consumer;
 
@@ -21,6 +22,14 @@ public interface Source extends AutoCloseable {
   void start(Consumer<Observation> sink);
 
   SourceHealth health();
+
+  /**
+   * Registers this source's own metrics in {@code metrics}; called once, before {@link #start}. Their
+   * names are part of the agent's interface (the README lists them). The callbacks are read on the
+   * scraping thread at any time, before {@link #start} and after {@link #close} too, so they must be
+   * thread-safe and cheap. The default registers nothing, for a source with nothing of its own to count.
+   */
+  default void registerMetrics(AgentMetrics metrics) {}
 
   @Override
   void close();

@@ -1,5 +1,6 @@
 package dev.oomwatch.source.cgroup;
 
+import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.Observation;
@@ -160,6 +161,17 @@ public final class CgroupSource implements Source {
    */
   public Optional<String> podCgroupPath(String podUid) {
     return poller.podCgroupPath(podUid);
+  }
+
+  @Override
+  public void registerMetrics(AgentMetrics metrics) {
+    metrics.registerCounter("oomwatch_cgroup_polls", "Polls of the pod cgroups", counters.polls::get);
+    metrics.registerCounter("oomwatch_cgroup_files_vanished",
+        "cgroup files that vanished while being read (a sandbox deleted meanwhile)", counters.filesVanished::get);
+    metrics.registerCounter("oomwatch_cgroup_parse_errors", "cgroup files that did not parse",
+        counters.parseErrors::get);
+    metrics.registerCounter("oomwatch_cgroup_signals", "cgroup counter rises seen (kills and limit hits)",
+        counters.signalsEmitted::get);
   }
 
   /** The layout the latest successful poll read, for logs and {@code /readyz}. */

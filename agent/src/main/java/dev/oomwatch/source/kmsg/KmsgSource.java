@@ -3,6 +3,7 @@ package dev.oomwatch.source.kmsg;
 import dev.oomwatch.source.Backoff;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
+import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
@@ -160,6 +161,15 @@ public final class KmsgSource implements Source {
     return current == null
         ? new KmsgStats(0, 0, 0, 0, restarts.get())
         : current.stats(restarts.get());
+  }
+
+  @Override
+  public void registerMetrics(AgentMetrics metrics) {
+    metrics.registerCounter("oomwatch_kmsg_records", "Kernel log records read", () -> stats().recordsRead());
+    metrics.registerCounter("oomwatch_kmsg_malformed_records", "Kernel log records that did not parse",
+        () -> stats().malformedRecords());
+    metrics.registerCounter("oomwatch_kmsg_lost_records",
+        "Kernel log records overwritten before they were read (EPIPE)", () -> stats().lostRecords());
   }
 
   @Override

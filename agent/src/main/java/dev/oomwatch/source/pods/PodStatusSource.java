@@ -1,5 +1,6 @@
 package dev.oomwatch.source.pods;
 
+import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.ContainerExit;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.PodRef;
@@ -91,6 +92,13 @@ public final class PodStatusSource implements Source {
   /** Lookups of a pod's {@code SandboxChanged} Events that the API server failed; from any thread. */
   public long eventLookupFailures() {
     return lookupFailures.get();
+  }
+
+  @Override
+  public void registerMetrics(AgentMetrics metrics) {
+    metrics.registerCounter("oomwatch_pod_event_lookup_failures",
+        "Lookups of a pod's SandboxChanged Events the API server failed (weak evidence; the incident is reported"
+            + " without it)", lookupFailures::get);
   }
 
   @Override

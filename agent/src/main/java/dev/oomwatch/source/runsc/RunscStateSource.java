@@ -6,6 +6,7 @@ import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxDied;
 import dev.oomwatch.model.SandboxRef;
 import dev.oomwatch.model.SandboxUnlimited;
+import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;
@@ -240,6 +241,19 @@ public final class RunscStateSource implements Source {
   /** Scrapes of the metric server refused for a page over its size cap; callable from any thread. */
   public long metricBodiesTooLarge() {
     return scraper == null ? 0 : scraper.bodiesTooLarge();
+  }
+
+  @Override
+  public void registerMetrics(AgentMetrics metrics) {
+    metrics.registerCounter("oomwatch_runsc_state_parse_retries",
+        "runsc state files that were half-written when read (read again at the next poll)", parseRetries::get);
+    metrics.registerCounter("oomwatch_runsc_sandbox_deaths", "gVisor sandboxes seen dying (any cause)",
+        deathsSeen::get);
+    metrics.registerCounter("oomwatch_runsc_metric_scrape_failures", "Failed scrapes of the runsc metric server",
+        metricScrapeFailures::get);
+    metrics.registerCounter("oomwatch_runsc_metric_bodies_too_large",
+        "Scrapes of the runsc metric server refused because its page was larger than 4 MiB",
+        this::metricBodiesTooLarge);
   }
 
   @Override
