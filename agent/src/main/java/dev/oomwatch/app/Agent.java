@@ -1,21 +1,21 @@
 package dev.oomwatch.app;
 
+import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.inference.FusionSettings;
 import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.operator.OomIncidentReconciler;
-import dev.oomwatch.crd.OOMIncident;
-import dev.oomwatch.publish.IncidentPublisher;
 import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.podreport.PodEventRecorder;
+import dev.oomwatch.publish.IncidentPublisher;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.cgroup.CgroupSource;
-import dev.oomwatch.source.runsc.RunscStateSource;
-import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.source.kmsg.KmsgSource;
 import dev.oomwatch.source.pods.PodStatusSource;
 import dev.oomwatch.source.pods.PodWatch;
+import dev.oomwatch.source.runsc.RunscStateSource;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;

@@ -1,15 +1,15 @@
 package dev.oomwatch.app;
 
 import dev.oomwatch.inference.Finding;
-import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
-import dev.oomwatch.publish.IncidentPublisher;
+import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.podreport.OomMessages;
 import dev.oomwatch.podreport.PodConditionWriter;
-import dev.oomwatch.model.PodCgroupLocator;
+import dev.oomwatch.publish.IncidentPublisher;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

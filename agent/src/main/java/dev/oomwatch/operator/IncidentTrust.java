@@ -1,10 +1,10 @@
 package dev.oomwatch.operator;
 
-import dev.oomwatch.model.Verdict;
 import dev.oomwatch.crd.EvidenceItem;
 import dev.oomwatch.crd.IncidentLimits;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentSpec;
+import dev.oomwatch.model.Verdict;
 import dev.oomwatch.publish.IncidentResources;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Instant;

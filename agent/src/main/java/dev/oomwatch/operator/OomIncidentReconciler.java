@@ -1,16 +1,16 @@
 package dev.oomwatch.operator;
 
-import dev.oomwatch.metrics.AgentMetrics;
-import dev.oomwatch.model.PodRef;
-import dev.oomwatch.model.Verdict;
 import dev.oomwatch.crd.IncidentLimits;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentSpec;
 import dev.oomwatch.crd.OOMIncidentStatus;
-import dev.oomwatch.publish.ApiRefusal;
+import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.model.Verdict;
 import dev.oomwatch.podreport.OomMessages;
 import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.podreport.PodEventRecorder;
+import dev.oomwatch.publish.ApiRefusal;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;

@@ -1,8 +1,8 @@
 package dev.oomwatch.podreport;
 
+import dev.oomwatch.crd.OOMIncidentSpec;
 import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.OomIncident;
-import dev.oomwatch.crd.OOMIncidentSpec;
 import dev.oomwatch.model.PodCgroupLocator;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;

@@ -1,5 +1,7 @@
 package dev.oomwatch.podreport;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.oomwatch.model.IncidentIds;
 import dev.oomwatch.model.PodRef;
 import io.fabric8.kubernetes.api.model.Event;
@@ -9,8 +11,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.util.ArrayList;

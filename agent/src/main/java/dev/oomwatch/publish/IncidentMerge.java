@@ -1,11 +1,11 @@
 package dev.oomwatch.publish;
 
-import dev.oomwatch.model.OomIncident;
-import dev.oomwatch.model.Verdict;
 import dev.oomwatch.crd.EvidenceItem;
 import dev.oomwatch.crd.IncidentLimits;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentSpec;
+import dev.oomwatch.model.OomIncident;
+import dev.oomwatch.model.Verdict;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;

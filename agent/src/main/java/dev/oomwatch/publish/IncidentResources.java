@@ -1,11 +1,11 @@
 package dev.oomwatch.publish;
 
-import dev.oomwatch.model.ByteSizes;
-import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.crd.EvidenceItem;
 import dev.oomwatch.crd.IncidentLimits;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentSpec;
+import dev.oomwatch.model.ByteSizes;
+import dev.oomwatch.model.OomIncident;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.util.Map;
 

@@ -8,7 +8,6 @@ import dev.oomwatch.app.HttpEndpoints.Liveness;
 import dev.oomwatch.app.HttpEndpoints.Readiness;
 import dev.oomwatch.app.NonBlockingHttpServer.Limits;
 import dev.oomwatch.testing.Await;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oomwatch.app.HttpEndpoints.Readiness;
 import dev.oomwatch.app.NonBlockingHttpServer.Limits;
-import dev.oomwatch.testing.Await;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
@@ -14,6 +13,7 @@ import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth.State;
 import dev.oomwatch.source.cgroup.CgroupSource;
 import dev.oomwatch.source.kmsg.KmsgSource;
+import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.KernelLogs;
 import java.io.IOException;
 import java.net.URI;

@@ -1,8 +1,8 @@
 package dev.oomwatch.chart;
 
-import dev.oomwatch.testing.ProjectFiles;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.oomwatch.testing.ProjectFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,6 +1,5 @@
 package dev.oomwatch.inference;
 
-import dev.oomwatch.model.GvisorPods;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,16 +8,17 @@ import dev.oomwatch.model.CgroupOomSignal;
 import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.ContainerExit;
 import dev.oomwatch.model.ContainerMemorySample;
+import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.MemorySample;
 import dev.oomwatch.model.Observation;
+import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.SandboxDied;
 import dev.oomwatch.model.SandboxRef;
 import dev.oomwatch.model.SandboxSeen;
 import dev.oomwatch.model.SandboxUnlimited;
 import dev.oomwatch.model.WatchedPod;
-import dev.oomwatch.model.PodCgroupLocator;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,12 +26,12 @@ import java.time.ZoneId;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,5 @@
 package dev.oomwatch.inference;
 
-import dev.oomwatch.model.GvisorPods;
 import static dev.oomwatch.inference.FusionFixtures.V1_KMSG_POD_UID;
 import static dev.oomwatch.inference.FusionFixtures.V1_KMSG_SANDBOX;
 import static dev.oomwatch.inference.FusionFixtures.V2_POD_UID;
@@ -12,11 +11,13 @@ import dev.oomwatch.model.CgroupOomSignal;
 import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.ContainerExit;
 import dev.oomwatch.model.ContainerMemorySample;
+import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.IncidentIds;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.MemorySample;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.OomIncident;
+import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.SandboxDied;
 import dev.oomwatch.model.SandboxRef;
@@ -24,7 +25,6 @@ import dev.oomwatch.model.SandboxSeen;
 import dev.oomwatch.model.SandboxUnlimited;
 import dev.oomwatch.model.Verdict;
 import dev.oomwatch.model.WatchedPod;
-import dev.oomwatch.model.PodCgroupLocator;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,10 +1,10 @@
 package dev.oomwatch.operator;
 
-import dev.oomwatch.testing.ProjectFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import dev.oomwatch.testing.EmbeddedCluster;
+import dev.oomwatch.testing.ProjectFiles;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;

@@ -1,26 +1,25 @@
 package dev.oomwatch.operator;
 
-import dev.oomwatch.testing.ProjectFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oomwatch.model.MemoryScope;
-import dev.oomwatch.model.Evidence;
-import dev.oomwatch.model.OomIncident;
-import dev.oomwatch.model.PodRef;
-import dev.oomwatch.model.Verdict;
 import dev.oomwatch.crd.IncidentLimits;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
+import dev.oomwatch.model.Evidence;
+import dev.oomwatch.model.MemoryScope;
+import dev.oomwatch.model.OomIncident;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.model.Verdict;
 import dev.oomwatch.publish.IncidentResources;
+import dev.oomwatch.testing.ProjectFiles;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.ValidationRule;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -3,12 +3,12 @@ package dev.oomwatch.operator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oomwatch.testing.Await;
-import dev.oomwatch.testing.DemoEnvironment;
-import dev.oomwatch.model.PodRef;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
+import dev.oomwatch.model.PodRef;
 import dev.oomwatch.podreport.PodConditionWriter;
+import dev.oomwatch.testing.Await;
+import dev.oomwatch.testing.DemoEnvironment;
 import dev.oomwatch.testing.KernelLogs;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,22 +1,22 @@
 package dev.oomwatch.podreport;
 
-import dev.oomwatch.publish.IncidentResources;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.inference.Finding;
 import dev.oomwatch.inference.FusionSettings;
-import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.model.CgroupMemorySnapshot;
 import dev.oomwatch.model.CgroupOomSignal;
+import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
+import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
-import dev.oomwatch.crd.OOMIncident;
-import dev.oomwatch.model.PodCgroupLocator;
+import dev.oomwatch.publish.IncidentResources;
 import dev.oomwatch.source.kmsg.KmsgParser;
 import dev.oomwatch.source.kmsg.OomReportAssembler;
 import java.io.IOException;

@@ -1,7 +1,5 @@
 package dev.oomwatch.publish;
 
-import dev.oomwatch.podreport.PodEventRecorder;
-import dev.oomwatch.podreport.PodConditionWriter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -9,16 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oomwatch.testing.Await;
-import dev.oomwatch.testing.EmbeddedCluster;
+import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.metrics.AgentMetrics;
-import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.Evidence;
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.Verdict;
-import dev.oomwatch.crd.OOMIncident;
+import dev.oomwatch.podreport.PodConditionWriter;
+import dev.oomwatch.podreport.PodEventRecorder;
+import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.CapturedLog;
+import dev.oomwatch.testing.EmbeddedCluster;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

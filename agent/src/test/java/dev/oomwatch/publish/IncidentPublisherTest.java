@@ -1,20 +1,20 @@
 package dev.oomwatch.publish;
 
-import dev.oomwatch.podreport.PodEventRecorder;
-import dev.oomwatch.podreport.PodConditionWriter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oomwatch.testing.Await;
-import dev.oomwatch.testing.EmbeddedCluster;
+import dev.oomwatch.crd.EvidenceItem;
+import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.metrics.AgentMetrics;
-import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.Evidence;
+import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.Verdict;
-import dev.oomwatch.crd.EvidenceItem;
-import dev.oomwatch.crd.OOMIncident;
+import dev.oomwatch.podreport.PodConditionWriter;
+import dev.oomwatch.podreport.PodEventRecorder;
+import dev.oomwatch.testing.Await;
+import dev.oomwatch.testing.EmbeddedCluster;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;

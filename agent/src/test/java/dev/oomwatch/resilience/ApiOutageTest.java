@@ -3,10 +3,10 @@ package dev.oomwatch.resilience;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oomwatch.crd.OOMIncidentStatus;
+import dev.oomwatch.model.PodRef;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.DemoEnvironment;
-import dev.oomwatch.model.PodRef;
-import dev.oomwatch.crd.OOMIncidentStatus;
 import dev.oomwatch.testing.ScriptedSource;
 import dev.oomwatch.testing.TcpProxy;
 import java.io.IOException;

@@ -1,19 +1,19 @@
 package dev.oomwatch.resilience;
 
-import dev.oomwatch.testing.ProjectFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.oomwatch.crd.OOMIncidentStatus;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.source.pods.PodStatusSource;
+import dev.oomwatch.testing.AgentProcess;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.DemoEnvironment;
 import dev.oomwatch.testing.EmbeddedCluster;
-import dev.oomwatch.model.PodRef;
-import dev.oomwatch.crd.OOMIncidentStatus;
-import dev.oomwatch.source.pods.PodStatusSource;
-import dev.oomwatch.testing.AgentProcess;
 import dev.oomwatch.testing.KernelLogs;
+import dev.oomwatch.testing.ProjectFiles;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;

@@ -3,11 +3,11 @@ package dev.oomwatch.resilience;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oomwatch.testing.Await;
-import dev.oomwatch.testing.DemoEnvironment;
-import dev.oomwatch.model.PodRef;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.testing.Await;
+import dev.oomwatch.testing.DemoEnvironment;
 import dev.oomwatch.testing.ScriptedSource;
 import io.fabric8.kubernetes.api.model.Event;
 import java.time.Duration;

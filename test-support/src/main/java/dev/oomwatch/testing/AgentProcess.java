@@ -1,6 +1,5 @@
 package dev.oomwatch.testing;
 
-import dev.oomwatch.testing.Await;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;

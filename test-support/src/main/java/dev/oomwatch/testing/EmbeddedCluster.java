@@ -1,7 +1,7 @@
 package dev.oomwatch.testing;
 
-import dev.oomwatch.model.PodRef;
 import dev.oomwatch.crd.OOMIncident;
+import dev.oomwatch.model.PodRef;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.Event;

@@ -1,10 +1,10 @@
 package dev.oomwatch.bench;
 
-import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.lab.PodCgroupV1;
 import dev.oomwatch.lab.PodQosClass;
 import dev.oomwatch.lab.RunscSandbox;
 import dev.oomwatch.model.PodRef;
+import dev.oomwatch.testing.EmbeddedCluster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

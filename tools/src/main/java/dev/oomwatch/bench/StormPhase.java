@@ -2,10 +2,10 @@ package dev.oomwatch.bench;
 
 import dev.oomwatch.bench.BenchResult.ApiRate;
 import dev.oomwatch.bench.BenchResult.StormResult;
-import dev.oomwatch.testing.EmbeddedCluster;
-import dev.oomwatch.operator.OomIncidentReconciler;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
+import dev.oomwatch.operator.OomIncidentReconciler;
+import dev.oomwatch.testing.EmbeddedCluster;
 import io.fabric8.kubernetes.api.model.Event;
 import java.io.IOException;
 import java.io.PrintStream;

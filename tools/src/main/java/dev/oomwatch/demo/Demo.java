@@ -1,15 +1,15 @@
 package dev.oomwatch.demo;
 
+import dev.oomwatch.crd.OOMIncident;
+import dev.oomwatch.crd.OOMIncidentStatus;
 import dev.oomwatch.lab.LabPrerequisites;
-import dev.oomwatch.testing.Await;
-import dev.oomwatch.testing.DemoEnvironment;
-import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.lab.LabScenario;
 import dev.oomwatch.lab.SandboxWorkload;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.operator.OomIncidentReconciler;
-import dev.oomwatch.crd.OOMIncident;
-import dev.oomwatch.crd.OOMIncidentStatus;
+import dev.oomwatch.testing.Await;
+import dev.oomwatch.testing.DemoEnvironment;
+import dev.oomwatch.testing.EmbeddedCluster;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import java.io.PrintStream;

@@ -1,11 +1,10 @@
 package dev.oomwatch.bench;
 
-import dev.oomwatch.testing.ProjectFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import java.nio.file.Path;
+import dev.oomwatch.testing.ProjectFiles;
 import org.junit.jupiter.api.Test;
 
 /** The bench measures the chart's JVM flags: the ones in values.yaml, not a copy that drifted. */

@@ -1,14 +1,13 @@
 package dev.oomwatch.bench;
 
-import dev.oomwatch.testing.ProjectFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oomwatch.source.kmsg.KmsgParser;
 import dev.oomwatch.source.kmsg.KmsgRecord;
+import dev.oomwatch.testing.ProjectFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

@@ -3,11 +3,11 @@ package dev.oomwatch.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oomwatch.testing.Await;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
-import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.PodCgroupLocator;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.testing.Await;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;

@@ -1,12 +1,12 @@
 package dev.oomwatch.bench;
 
-import dev.oomwatch.testing.ProjectFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.oomwatch.model.PodRef;
+import dev.oomwatch.testing.ProjectFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;

@@ -1,12 +1,12 @@
 package dev.oomwatch.source.cgroup;
 
-import dev.oomwatch.model.PodCgroupLocator;
 import static dev.oomwatch.source.cgroup.TrackedCgroup.rose;
 
 import dev.oomwatch.model.CgroupOomSignal;
 import dev.oomwatch.model.CgroupOomSignal.Kind;
 import dev.oomwatch.model.MemorySample;
 import dev.oomwatch.model.Observation;
+import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.source.cgroup.PodCgroupFinder.PodCgroup;
 import java.io.IOException;

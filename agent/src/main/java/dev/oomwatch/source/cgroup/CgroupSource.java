@@ -1,7 +1,6 @@
 package dev.oomwatch.source.cgroup;
 
 import dev.oomwatch.metrics.AgentMetrics;
-import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.WatchedPod;

@@ -1,10 +1,10 @@
 package dev.oomwatch.source.kmsg;
 
-import dev.oomwatch.source.Backoff;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.Observation;
+import dev.oomwatch.source.Backoff;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;

@@ -2,12 +2,12 @@ package dev.oomwatch.source.pods;
 
 import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.PodRef;
-import java.util.Collection;
 import dev.oomwatch.model.WatchedPod;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.node.v1.RuntimeClass;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;

@@ -1,12 +1,12 @@
 package dev.oomwatch.source.runsc;
 
-import dev.oomwatch.source.Backoff;
+import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.ContainerMemorySample;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxDied;
 import dev.oomwatch.model.SandboxRef;
 import dev.oomwatch.model.SandboxUnlimited;
-import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.source.Backoff;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;

@@ -1,10 +1,10 @@
 package dev.oomwatch.e2e.deployed;
 
-import dev.oomwatch.testing.DemoEnvironment;
 import dev.oomwatch.lab.LabScenario;
 import dev.oomwatch.lab.PodQosClass;
 import dev.oomwatch.lab.SandboxWorkload;
 import dev.oomwatch.model.PodRef;
+import dev.oomwatch.testing.DemoEnvironment;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,11 +1,11 @@
 package dev.oomwatch.e2e.deployed;
 
-import dev.oomwatch.testing.Await;
 import dev.oomwatch.e2e.deployed.ChartContainer.ConfigMapFiles;
 import dev.oomwatch.e2e.deployed.ChartContainer.EmptyDir;
 import dev.oomwatch.e2e.deployed.ChartContainer.HostPath;
 import dev.oomwatch.e2e.deployed.ChartContainer.Mount;
 import dev.oomwatch.e2e.deployed.ChartContainer.Security;
+import dev.oomwatch.testing.Await;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

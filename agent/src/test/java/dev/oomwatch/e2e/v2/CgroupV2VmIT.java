@@ -1,21 +1,21 @@
 package dev.oomwatch.e2e.v2;
 
-import dev.oomwatch.testing.ProjectFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.oomwatch.testing.Await;
-import dev.oomwatch.testing.DemoEnvironment;
-import dev.oomwatch.lab.SandboxWorkload;
-import dev.oomwatch.model.PodRef;
-import dev.oomwatch.operator.OomIncidentReconciler;
 import dev.oomwatch.crd.EvidenceItem;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
+import dev.oomwatch.lab.SandboxWorkload;
+import dev.oomwatch.model.PodRef;
+import dev.oomwatch.operator.OomIncidentReconciler;
 import dev.oomwatch.podreport.PodConditionWriter;
+import dev.oomwatch.testing.Await;
+import dev.oomwatch.testing.DemoEnvironment;
+import dev.oomwatch.testing.ProjectFiles;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;

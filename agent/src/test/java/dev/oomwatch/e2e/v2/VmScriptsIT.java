@@ -1,9 +1,9 @@
 package dev.oomwatch.e2e.v2;
 
-import dev.oomwatch.testing.ProjectFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oomwatch.testing.ProjectFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,5 @@
 package dev.oomwatch.source.cgroup;
 
-import dev.oomwatch.testing.CapturedLog;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.V1_LIFECYCLE_POD_UID;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.V1_LIFECYCLE_SANDBOX_ID;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.V1_POD_CGROUP;
@@ -19,6 +18,7 @@ import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.source.cgroup.CgroupFixtures.Phase;
 import dev.oomwatch.source.cgroup.CgroupFixtures.V2Layout;
+import dev.oomwatch.testing.CapturedLog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

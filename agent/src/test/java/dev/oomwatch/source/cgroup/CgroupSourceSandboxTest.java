@@ -1,6 +1,5 @@
 package dev.oomwatch.source.cgroup;
 
-import dev.oomwatch.testing.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +14,7 @@ import dev.oomwatch.model.MemorySample;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
+import dev.oomwatch.testing.Eventually;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;

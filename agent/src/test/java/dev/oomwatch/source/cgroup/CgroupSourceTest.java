@@ -1,7 +1,5 @@
 package dev.oomwatch.source.cgroup;
 
-import dev.oomwatch.testing.CapturedLog;
-import dev.oomwatch.testing.Eventually;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.V2_POD_UID;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.watched;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,6 +14,8 @@ import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;
 import dev.oomwatch.source.cgroup.CgroupFixtures.Phase;
 import dev.oomwatch.source.cgroup.CgroupFixtures.V2Layout;
+import dev.oomwatch.testing.CapturedLog;
+import dev.oomwatch.testing.Eventually;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;

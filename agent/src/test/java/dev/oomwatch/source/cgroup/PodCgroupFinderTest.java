@@ -1,11 +1,11 @@
 package dev.oomwatch.source.cgroup;
 
-import dev.oomwatch.model.PodCgroupLocator;
 import static dev.oomwatch.source.cgroup.CgroupFixtures.V2_POD_UID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.source.cgroup.CgroupFixtures.Phase;
 import dev.oomwatch.source.cgroup.CgroupFixtures.V2Layout;
 import dev.oomwatch.source.cgroup.PodCgroupFinder.ChildCgroup;

@@ -1,6 +1,5 @@
 package dev.oomwatch.source.kmsg;
 
-import dev.oomwatch.testing.Eventually;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.source.SourceHealth.State;
+import dev.oomwatch.testing.Eventually;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;

@@ -1,7 +1,5 @@
 package dev.oomwatch.source.kmsg;
 
-import dev.oomwatch.testing.CapturedLog;
-import dev.oomwatch.testing.Eventually;
 import static dev.oomwatch.source.kmsg.KmsgFixtures.BOOT_ID;
 import static dev.oomwatch.source.kmsg.KmsgFixtures.WALL_CLOCK;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
@@ -14,6 +12,8 @@ import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;
+import dev.oomwatch.testing.CapturedLog;
+import dev.oomwatch.testing.Eventually;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

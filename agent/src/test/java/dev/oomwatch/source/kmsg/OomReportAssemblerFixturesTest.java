@@ -1,7 +1,7 @@
 package dev.oomwatch.source.kmsg;
 
-import static dev.oomwatch.source.kmsg.KmsgFixtures.BOOT_ID;
 import static dev.oomwatch.source.kmsg.KmsgFixtures.BOOTED_AT;
+import static dev.oomwatch.source.kmsg.KmsgFixtures.BOOT_ID;
 import static dev.oomwatch.source.kmsg.KmsgFixtures.WALL_CLOCK;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -3,12 +3,12 @@ package dev.oomwatch.source.pods;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oomwatch.testing.Await;
-import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.model.ContainerExit;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.PodSandboxChanged;
+import dev.oomwatch.testing.Await;
+import dev.oomwatch.testing.EmbeddedCluster;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.EventList;

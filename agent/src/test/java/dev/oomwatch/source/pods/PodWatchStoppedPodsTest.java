@@ -3,10 +3,10 @@ package dev.oomwatch.source.pods;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oomwatch.testing.Await;
-import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
+import dev.oomwatch.testing.Await;
+import dev.oomwatch.testing.EmbeddedCluster;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;

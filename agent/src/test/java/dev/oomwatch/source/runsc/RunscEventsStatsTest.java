@@ -42,7 +42,7 @@ class RunscEventsStatsTest {
         Arguments.of("{\"type\":\"stats\",\"id\":\"x\",\"data\":{\"memory\":{\"usage\":{\"usage\":1.5}}}}",
             OptionalLong.empty()),
         Arguments.of("{\"type\":\"stats\",\"id\":\"x\",\"data\":{\"memory\":{}}}", OptionalLong.empty()),
-        Arguments.of("{\"type\":\"stats\",\"id\":\"x\",\"data\":{\"memory\":{\"usage\":", 
+        Arguments.of("{\"type\":\"stats\",\"id\":\"x\",\"data\":{\"memory\":{\"usage\":",
             OptionalLong.empty()),
         Arguments.of("container not found", OptionalLong.empty()),
         Arguments.of("[]", OptionalLong.empty()),

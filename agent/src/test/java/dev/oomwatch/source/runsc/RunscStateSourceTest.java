@@ -1,6 +1,5 @@
 package dev.oomwatch.source.runsc;
 
-import dev.oomwatch.testing.Eventually;
 import static dev.oomwatch.source.runsc.RunscFixtures.V1_POD_UID;
 import static dev.oomwatch.source.runsc.RunscFixtures.V1_SANDBOX_ID;
 import static dev.oomwatch.source.runsc.RunscFixtures.V1_SENTRY_PID;
@@ -13,6 +12,7 @@ import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxDied;
 import dev.oomwatch.model.SandboxSeen;
 import dev.oomwatch.source.SourceHealth.State;
+import dev.oomwatch.testing.Eventually;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
