@@ -10,12 +10,12 @@ import dev.oomwatch.model.PodCgroupLocator;
 import dev.oomwatch.podreport.OomMessages;
 import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.publish.IncidentPublisher;
+import dev.oomwatch.support.DaemonThreads;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -44,11 +44,7 @@ final class Detector implements AutoCloseable {
   private final AgentMetrics metrics;
   private final Clock clock;
   private final Duration incidentTtl;
-  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "detector");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService thread = DaemonThreads.scheduler("detector");
 
   Detector(IncidentFusion fusion, GvisorPods pods, PodCgroupLocator locator, IncidentPublisher publisher,
       AgentMetrics metrics, BooleanSupplier podsSynced, Clock clock, Duration incidentTtl) {

@@ -4,6 +4,7 @@ import dev.oomwatch.app.NonBlockingHttpServer.Limits;
 import dev.oomwatch.app.NonBlockingHttpServer.Response;
 import dev.oomwatch.app.NonBlockingHttpServer.Route;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.support.DaemonThreads;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -93,11 +94,7 @@ public final class HttpEndpoints implements AutoCloseable {
    * connection), so a full queue means handlers are stuck, and the server answers 503.
    */
   private static ExecutorService lane(String name, int capacity) {
-    return new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(capacity), r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    });
+    return new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(capacity), DaemonThreads.factory(name));
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.oomwatch.app;
 
+import dev.oomwatch.support.DaemonThreads;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -109,8 +110,7 @@ final class NonBlockingHttpServer implements AutoCloseable {
       throw e;
     }
     listener = channel;
-    ioThread = new Thread(this::serve, "http");
-    ioThread.setDaemon(true);
+    ioThread = DaemonThreads.thread("http", this::serve);
   }
 
   void start() {

@@ -3,11 +3,12 @@ package dev.oomwatch.app;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
+import dev.oomwatch.support.Backoff;
+import dev.oomwatch.support.DaemonThreads;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,18 +27,14 @@ import org.slf4j.LoggerFactory;
  */
 final class SourceSupervisor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SourceSupervisor.class);
-  private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
-  private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
+  private static final Duration FIRST_RETRY = Duration.ofSeconds(1);
+  private static final Duration LONGEST_RETRY = Duration.ofSeconds(60);
 
   private final List<Source> sources;
   private final Consumer<Observation> sink;
   private final Map<String, String> startFailures = new ConcurrentHashMap<>();
   private final AtomicLong restarts = new AtomicLong();
-  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "source-supervisor");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService thread = DaemonThreads.scheduler("source-supervisor");
 
   SourceSupervisor(List<Source> sources, Consumer<Observation> sink) {
     this.sources = List.copyOf(sources);
@@ -45,10 +42,11 @@ final class SourceSupervisor implements AutoCloseable {
   }
 
   void start() {
-    sources.forEach(source -> tryStart(source, FIRST_BACKOFF));
+    sources.forEach(source -> tryStart(source, new Backoff(FIRST_RETRY, LONGEST_RETRY)));
   }
 
-  private void tryStart(Source source, Duration backoff) {
+  // runs on the caller's thread first, then only on the supervisor's: the backoff is confined to one at a time
+  private void tryStart(Source source, Backoff backoff) {
     try {
       source.start(sink);
       if (startFailures.remove(source.name()) != null) {
@@ -61,8 +59,7 @@ final class SourceSupervisor implements AutoCloseable {
         LOG.debug("source {} still cannot start: {}", source.name(), e.toString());
       }
       restarts.incrementAndGet();
-      Duration next = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
-      thread.schedule(() -> tryStart(source, next), backoff.toMillis(), TimeUnit.MILLISECONDS);
+      thread.schedule(() -> tryStart(source, backoff), backoff.next().toMillis(), TimeUnit.MILLISECONDS);
     }
   }
 

@@ -10,6 +10,8 @@ import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.podreport.PodEventRecorder;
+import dev.oomwatch.support.Backoff;
+import dev.oomwatch.support.DaemonThreads;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -25,7 +27,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -56,8 +57,8 @@ import org.slf4j.LoggerFactory;
 public final class IncidentPublisher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(IncidentPublisher.class);
   private static final int UNPROCESSABLE = 422;
-  private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
-  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  /** 1 s after the first failure, doubling up to 30 s; each entry (and the API as a whole) counts its own failures. */
+  static final Backoff RETRY = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
   /** A server asking for more than this is asked again after it anyway: an incident must not be given up. */
   private static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(5);
   /**
@@ -77,11 +78,7 @@ public final class IncidentPublisher implements AutoCloseable {
   private final long nanosPerWrite;
   // in detection order; guarded by itself
   private final Map<String, Entry> pending = new LinkedHashMap<>();
-  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "incident-publisher");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService thread = DaemonThreads.scheduler("incident-publisher");
   // touched only on the publisher thread
   private ScheduledFuture<?> scheduledDrain;
   private long scheduledDrainAt;
@@ -246,7 +243,7 @@ public final class IncidentPublisher implements AutoCloseable {
     long now = System.nanoTime();
     if (attempt.unreachable()) {
       // nothing can get through: everything waits for the next try
-      Duration delay = backoff(++unreachableStreak);
+      Duration delay = RETRY.delayAfter(++unreachableStreak);
       unreachableUntilNanos = now + delay.toNanos();
     } else {
       unreachableStreak = 0;
@@ -262,7 +259,7 @@ public final class IncidentPublisher implements AutoCloseable {
         }
       } else {
         entry.failures++;
-        Duration delay = backoff(entry.failures);
+        Duration delay = RETRY.delayAfter(entry.failures);
         if (attempt.retryAfter().compareTo(delay) > 0) {
           delay = attempt.retryAfter().compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : attempt.retryAfter();
         }
@@ -270,13 +267,6 @@ public final class IncidentPublisher implements AutoCloseable {
       }
       metrics.pendingIncidents(pending.size());
     }
-  }
-
-  /** 1 s after the first failure, doubling up to 30 s. */
-  static Duration backoff(int failures) {
-    int doublings = Math.min(Math.max(failures - 1, 0), 5);
-    Duration delay = FIRST_BACKOFF.multipliedBy(1L << doublings);
-    return delay.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : delay;
   }
 
   /** Finished when the incident is in the API afterwards with everything this version knows, or refused for good. */

@@ -274,10 +274,10 @@ class IncidentPublisherRefusalsTest {
 
   @Test
   void backoffDoublesFromOneToThirtySeconds() {
-    assertEquals(Duration.ofSeconds(1), IncidentPublisher.backoff(1));
-    assertEquals(Duration.ofSeconds(2), IncidentPublisher.backoff(2));
-    assertEquals(Duration.ofSeconds(16), IncidentPublisher.backoff(5));
-    assertEquals(Duration.ofSeconds(30), IncidentPublisher.backoff(6));
-    assertEquals(Duration.ofSeconds(30), IncidentPublisher.backoff(1000));
+    assertEquals(Duration.ofSeconds(1), IncidentPublisher.RETRY.delayAfter(1));
+    assertEquals(Duration.ofSeconds(2), IncidentPublisher.RETRY.delayAfter(2));
+    assertEquals(Duration.ofSeconds(16), IncidentPublisher.RETRY.delayAfter(5));
+    assertEquals(Duration.ofSeconds(30), IncidentPublisher.RETRY.delayAfter(6));
+    assertEquals(Duration.ofSeconds(30), IncidentPublisher.RETRY.delayAfter(1000));
   }
 }

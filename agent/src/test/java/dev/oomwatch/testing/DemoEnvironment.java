@@ -53,7 +53,7 @@ public final class DemoEnvironment implements AutoCloseable {
       close();
       throw new UncheckedIOException(e);
     }
-    toClose.push(() -> deleteTree(runscRoot));
+    toClose.push(() -> FileTrees.delete(runscRoot));
   }
 
   /**
@@ -180,14 +180,5 @@ public final class DemoEnvironment implements AutoCloseable {
     }
   }
 
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (var paths = Files.walk(root)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -22,6 +23,8 @@ import org.slf4j.LoggerFactory;
  * Stateless and thread-safe; two removers racing on one tree both succeed.
  */
 final class CgroupTree {
+  private static final Duration RMDIR_RETRY = Duration.ofMillis(100);
+
   private static final Logger log = LoggerFactory.getLogger(CgroupTree.class);
 
   private CgroupTree() {}
@@ -106,7 +109,7 @@ final class CgroupTree {
 
   private static void pause() throws IOException {
     try {
-      Thread.sleep(Polling.INTERVAL.toMillis());
+      Thread.sleep(RMDIR_RETRY.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while removing cgroups");

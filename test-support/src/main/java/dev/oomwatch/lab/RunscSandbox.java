@@ -2,20 +2,19 @@ package dev.oomwatch.lab;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.oomwatch.model.PodRef;
+import dev.oomwatch.testing.Await;
+import dev.oomwatch.testing.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -145,7 +144,7 @@ public final class RunscSandbox implements AutoCloseable {
    * @return whether it stopped within {@code timeout}
    */
   public boolean awaitStopped(Duration timeout) throws InterruptedException {
-    return Polling.until(this::isStoppedOrGone, timeout);
+    return Await.until(this::isStoppedOrGone, timeout, Duration.ofMillis(100));
   }
 
   /** What the app and runsc printed so far (also after {@link #close()}). */
@@ -216,12 +215,8 @@ public final class RunscSandbox implements AutoCloseable {
   }
 
   private static void deleteTreeQuietly(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (NoSuchFileException gone) {
-      // already removed
+    try {
+      FileTrees.delete(dir);
     } catch (IOException | UncheckedIOException e) {
       log.error("could not remove {}", dir, e);
     }

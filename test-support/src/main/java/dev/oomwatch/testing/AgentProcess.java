@@ -1,8 +1,6 @@
 package dev.oomwatch.testing;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -48,10 +46,7 @@ public final class AgentProcess implements AutoCloseable {
 
   private static AgentProcess launch(List<String> jvmOptions, List<String> entry, List<String> args, Path log)
       throws IOException {
-    int port;
-    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      port = probe.getLocalPort();
-    }
+    int port = LoopbackPorts.free();
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);

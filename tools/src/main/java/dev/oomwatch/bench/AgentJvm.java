@@ -3,8 +3,6 @@ package dev.oomwatch.bench;
 import dev.oomwatch.testing.Await;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,11 +41,6 @@ final class AgentJvm implements AutoCloseable {
   }
 
   /** A TCP port free on the loopback interface now. */
-  static int freePort() throws IOException {
-    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return probe.getLocalPort();
-    }
-  }
 
   /**
    * Starts {@code java jvmOptions -cp classpath mainClass args}.

@@ -1,5 +1,6 @@
 package dev.oomwatch.bench;
 
+import dev.oomwatch.support.DaemonThreads;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.net.URI;
@@ -31,8 +32,7 @@ final class ApiTraffic implements AutoCloseable {
 
   ApiTraffic(KubernetesMockServer server) {
     this.server = server;
-    this.drainer = new Thread(this::drain, "bench-api-requests");
-    drainer.setDaemon(true);
+    this.drainer = DaemonThreads.thread("bench-api-requests", this::drain);
     drainer.start();
   }
 

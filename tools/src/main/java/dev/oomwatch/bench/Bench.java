@@ -13,6 +13,8 @@ import dev.oomwatch.bench.BenchResult.StormResult;
 import dev.oomwatch.bench.BenchResult.TargetCheck;
 import dev.oomwatch.lab.LabPrerequisites;
 import dev.oomwatch.testing.EmbeddedCluster;
+import dev.oomwatch.testing.FileTrees;
+import dev.oomwatch.testing.LoopbackPorts;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -21,13 +23,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Stream;
 
 /**
  * The {@code bench} command: measures, on this machine and with real things where they can be real,
@@ -124,7 +124,7 @@ public final class Bench {
     Path work = workDir;
     teardown.add(() -> {
       if (!keepWorkDir) {
-        deleteTree(work);
+        FileTrees.delete(work);
       }
     });
     skipAheadInUids();
@@ -301,7 +301,7 @@ public final class Bench {
    */
   AgentJvm startAgent(String label, JvmFlags flags, AgentRuntime runtime, List<String> moreOptions,
       List<String> agentArgs) throws IOException, InterruptedException {
-    int port = AgentJvm.freePort();
+    int port = LoopbackPorts.free();
     List<String> args = new ArrayList<>(agentArgs);
     args.addAll(List.of("--kubeconfig", kubeconfigFor(label).toString(), "--http-port", Integer.toString(port)));
     List<String> options = new ArrayList<>(jvmOptions(flags));
@@ -363,16 +363,6 @@ public final class Bench {
     out.println("Results written to " + json + " and " + md);
   }
 
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
 
   /** {@code 85 ms}, {@code 1.23 s}. */
   static String millis(double ms) {

@@ -2,6 +2,7 @@ package dev.oomwatch.bench;
 
 import dev.oomwatch.source.kmsg.KmsgParser;
 import dev.oomwatch.source.kmsg.KmsgRecord;
+import dev.oomwatch.support.DaemonThreads;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -54,8 +55,7 @@ final class KernelLogWatcher implements AutoCloseable {
 
   private KernelLogWatcher(FileChannel device) {
     this.device = device;
-    this.reader = new Thread(this::readUntilClosed, "bench-kmsg");
-    reader.setDaemon(true);
+    this.reader = DaemonThreads.thread("bench-kmsg", this::readUntilClosed);
   }
 
   /** Opens {@code device} (normally {@code /dev/kmsg}) and starts reading it. */

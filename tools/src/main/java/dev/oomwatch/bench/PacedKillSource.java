@@ -5,6 +5,7 @@ import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
+import dev.oomwatch.support.DaemonThreads;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -65,8 +66,7 @@ final class PacedKillSource implements Source {
 
   /** Starts the storm; returns at once. */
   void fire() {
-    Thread thread = new Thread(this::emitAll, "storm-kills");
-    thread.setDaemon(true);
+    Thread thread = DaemonThreads.thread("storm-kills", this::emitAll);
     thread.start();
   }
 

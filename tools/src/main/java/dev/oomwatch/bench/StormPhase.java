@@ -6,6 +6,7 @@ import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
 import dev.oomwatch.operator.OomIncidentReconciler;
 import dev.oomwatch.testing.EmbeddedCluster;
+import dev.oomwatch.testing.LoopbackPorts;
 import io.fabric8.kubernetes.api.model.Event;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -49,7 +50,7 @@ final class StormPhase {
   StormResult run(SimulatedNode node, int killsPerMinute, Duration duration, Duration warmUp)
       throws IOException, InterruptedException {
     String label = "storm";
-    int port = AgentJvm.freePort();
+    int port = LoopbackPorts.free();
     Path config = bench.workDir().resolve("storm-config.yaml");
     Files.writeString(config, String.join("\n",
         "nodeName: " + node.nodeName(),

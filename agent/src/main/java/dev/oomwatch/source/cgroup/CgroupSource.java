@@ -7,6 +7,7 @@ import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;
+import dev.oomwatch.support.DaemonThreads;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -139,8 +140,7 @@ public final class CgroupSource implements Source {
       throw new IllegalStateException("the cgroup source can be started once");
     }
     this.sink = sink;
-    thread = new Thread(this::pollUntilClosed, "cgroup-poller");
-    thread.setDaemon(true);
+    thread = DaemonThreads.thread("cgroup-poller", this::pollUntilClosed);
     thread.start();
   }
 

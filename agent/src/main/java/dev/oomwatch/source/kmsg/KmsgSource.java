@@ -4,10 +4,11 @@ import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.Observation;
-import dev.oomwatch.source.Backoff;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;
+import dev.oomwatch.support.Backoff;
+import dev.oomwatch.support.DaemonThreads;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -22,7 +23,6 @@ import java.time.Instant;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -145,8 +145,8 @@ public final class KmsgSource implements Source {
       throw new IllegalStateException("the kmsg source can be started once");
     }
     this.sink = sink;
-    flushTimer = Executors.newSingleThreadScheduledExecutor(runnable -> daemon(runnable, "kmsg-flush"));
-    reader = daemon(this::readUntilClosed, "kmsg-reader");
+    flushTimer = DaemonThreads.scheduler("kmsg-flush");
+    reader = DaemonThreads.thread("kmsg-reader", this::readUntilClosed);
     reader.start();
   }
 
@@ -372,12 +372,6 @@ public final class KmsgSource implements Source {
         log.debug("closing {} failed", channel, e);
       }
     }
-  }
-
-  private static Thread daemon(Runnable runnable, String name) {
-    Thread thread = new Thread(runnable, name);
-    thread.setDaemon(true);
-    return thread;
   }
 
   /** The input or the boot id cannot be opened; the message says what to do. */

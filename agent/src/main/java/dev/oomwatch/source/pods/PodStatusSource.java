@@ -8,6 +8,7 @@ import dev.oomwatch.model.PodSandboxChanged;
 import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
+import dev.oomwatch.support.DaemonThreads;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -21,7 +22,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -110,11 +110,7 @@ public final class PodStatusSource implements Source {
   public synchronized void start(Consumer<Observation> sink) {
     this.sink = sink;
     if (lookups == null) {
-      lookups = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread thread = new Thread(r, "pod-events");
-        thread.setDaemon(true);
-        return thread;
-      });
+      lookups = DaemonThreads.scheduler("pod-events");
     }
   }
 

@@ -6,10 +6,11 @@ import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxDied;
 import dev.oomwatch.model.SandboxRef;
 import dev.oomwatch.model.SandboxUnlimited;
-import dev.oomwatch.source.Backoff;
 import dev.oomwatch.source.Source;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;
+import dev.oomwatch.support.Backoff;
+import dev.oomwatch.support.DaemonThreads;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -184,12 +185,12 @@ public final class RunscStateSource implements Source {
     if (!hostPids.visible()) {
       log.warn("the host's processes are {}", hostPids.detail());
     }
-    threads.add(daemon(this::pollUntilClosed, "runsc-state"));
+    threads.add(DaemonThreads.thread("runsc-state", this::pollUntilClosed));
     if (scraper != null) {
-      threads.add(daemon(this::scrapeUntilClosed, "runsc-metrics"));
+      threads.add(DaemonThreads.thread("runsc-metrics", this::scrapeUntilClosed));
     }
     if (sampler != null) {
-      threads.add(daemon(this::sampleUntilClosed, "runsc-stats"));
+      threads.add(DaemonThreads.thread("runsc-stats", this::sampleUntilClosed));
     }
     threads.forEach(Thread::start);
   }
@@ -517,12 +518,6 @@ public final class RunscStateSource implements Source {
 
   private static Duration longer(Duration a, Duration b) {
     return a.compareTo(b) >= 0 ? a : b;
-  }
-
-  private static Thread daemon(Runnable runnable, String name) {
-    Thread thread = new Thread(runnable, name);
-    thread.setDaemon(true);
-    return thread;
   }
 
   /** The health of one part of the source. */

@@ -22,18 +22,17 @@ import dev.oomwatch.model.PodRef;
 import dev.oomwatch.operator.OomIncidentReconciler;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.DemoEnvironment;
+import dev.oomwatch.testing.FileTrees;
+import dev.oomwatch.testing.LoopbackPorts;
 import dev.oomwatch.testing.ProjectFiles;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.io.File;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -215,7 +214,7 @@ class DeployedAgentIT {
     mode = valuesFile.replace("-values.yaml", "") + suffix;
     requirePrerequisites();
     env = DemoEnvironment.withoutAgent(NODE);
-    int port = freePort();
+    int port = LoopbackPorts.free();
     List<String> helmArgs = new ArrayList<>(List.of(
         "-f", ChartRendering.chartDir().resolve("ci").resolve(valuesFile).toString(),
         "--set", "hostPaths.runscRoot=" + env.runscRoot(),
@@ -230,7 +229,7 @@ class DeployedAgentIT {
     }
 
     Path workDir = buildDir.resolve("deployed-it").resolve(mode);
-    deleteTree(workDir);
+    FileTrees.delete(workDir);
     String kubeconfig = Files.readString(env.cluster().kubeconfig());
     agent = new NamespacedAgent(container, image, agentJar, kubeconfig, workDir);
     agent.start();
@@ -303,13 +302,13 @@ class DeployedAgentIT {
     requirePrerequisites();
     String valuesFile = ChartRendering.chartDir().resolve("ci").resolve(UID0_RUNSC_STATE_VALUES).toString();
     List<HasMetadata> rendered = ChartRendering.render(List.of("-f", valuesFile, "--set",
-        "config.httpPort=" + freePort()));
+        "config.httpPort=" + LoopbackPorts.free()));
     DockerImage image = DockerImage.read(projectDir.resolve("Dockerfile"), agentJar.getFileName().toString());
     ChartContainer container = ChartContainer.of(rendered, image, NODE).withoutHostPath(HOST_PROC);
     String procRoot = agentConfig(container).path("procRoot").asText("");
     assertTrue(procRoot.startsWith("/"), "the chart's config names no procRoot: " + agentConfig(container));
     Path workDir = buildDir.resolve("deployed-it").resolve("unprivileged-runsc-state-no-proc-mount");
-    deleteTree(workDir);
+    FileTrees.delete(workDir);
     try (NamespacedAgent refused = new NamespacedAgent(container, image, agentJar, "apiVersion: v1\nkind: Config\n",
         workDir)) {
       refused.start();
@@ -517,20 +516,6 @@ class DeployedAgentIT {
     return Optional.empty();
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return probe.getLocalPort();
-    }
-  }
 
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 }

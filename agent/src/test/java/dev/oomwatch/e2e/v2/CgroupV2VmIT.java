@@ -15,6 +15,7 @@ import dev.oomwatch.operator.OomIncidentReconciler;
 import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.DemoEnvironment;
+import dev.oomwatch.testing.FileTrees;
 import dev.oomwatch.testing.ProjectFiles;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Event;
@@ -109,7 +110,7 @@ class CgroupV2VmIT {
     pods.add(cgroupfsPod(2, env.createGvisorPod("v2-kmsg", LIMIT_MIB)));
 
     work = buildDir.resolve("vm-it").toAbsolutePath();
-    deleteTree(work);
+    FileTrees.delete(work);
     Path stage = Files.createDirectories(work.resolve("stage"));
     writeStage(stage, agentJar);
     Path initramfs = work.resolve("initramfs.cpio");
@@ -136,7 +137,7 @@ class CgroupV2VmIT {
       // 170 MB rebuilt at every run; the serial console stays (work/serial.log)
       try {
         Files.deleteIfExists(work.resolve("initramfs.cpio"));
-        deleteTree(work.resolve("stage"));
+        FileTrees.delete(work.resolve("stage"));
       } catch (IOException e) {
         System.err.println("CgroupV2VmIT: cannot clean " + work + ": " + e);
       }
@@ -434,14 +435,5 @@ class CgroupV2VmIT {
     return Duration.ofNanos(System.nanoTime() - startedNanos);
   }
 
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (var paths = Files.walk(root)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 }

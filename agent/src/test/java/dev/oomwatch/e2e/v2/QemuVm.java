@@ -1,8 +1,8 @@
 package dev.oomwatch.e2e.v2;
 
+import dev.oomwatch.testing.LoopbackPorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +49,7 @@ final class QemuVm implements AutoCloseable {
     Path qemuLog = workDir.resolve("qemu.log");
     Files.deleteIfExists(serialLog);
     Files.createFile(serialLog);
-    int hostPort = freePort();
+    int hostPort = LoopbackPorts.free();
     List<String> command = new ArrayList<>(List.of(
         "timeout", "--kill-after=10", LIFETIME.toSeconds() + "s",
         "qemu-system-x86_64",
@@ -74,11 +74,6 @@ final class QemuVm implements AutoCloseable {
     return new QemuVm(process, serialLog, qemuLog, hostPort);
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
 
   /** The host port forwarded to the guest's {@link #GUEST_HTTP_PORT}. */
   int hostHttpPort() {

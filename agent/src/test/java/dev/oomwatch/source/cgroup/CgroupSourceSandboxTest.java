@@ -14,7 +14,7 @@ import dev.oomwatch.model.MemorySample;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
-import dev.oomwatch.testing.Eventually;
+import dev.oomwatch.testing.Await;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -120,14 +120,14 @@ class CgroupSourceSandboxTest {
 
   /** Waits until the source follows the pod's cgroup (its first poll of it is the baseline). */
   private static void awaitBaseline(CgroupSource source) {
-    Eventually.until("the source to find the pod cgroup", () -> {
+    Await.orFail("the source to find the pod cgroup", () -> {
       CgroupStats stats = source.stats();
       return stats.podsWatched() == 1 && stats.podsWithoutCgroup() == 0 && stats.polls() > 0;
     });
   }
 
   private static CgroupOomSignal await(List<Observation> sunk, Kind kind) {
-    Eventually.until("a " + kind + " signal", () -> find(sunk, kind).isPresent(), SIGNAL_TIMEOUT);
+    Await.orFail("a " + kind + " signal", () -> find(sunk, kind).isPresent(), SIGNAL_TIMEOUT);
     return find(sunk, kind).orElseThrow();
   }
 

@@ -14,8 +14,8 @@ import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;
 import dev.oomwatch.source.cgroup.CgroupFixtures.Phase;
 import dev.oomwatch.source.cgroup.CgroupFixtures.V2Layout;
+import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.CapturedLog;
-import dev.oomwatch.testing.Eventually;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
@@ -69,13 +69,13 @@ class CgroupSourceTest {
     assertTrue(source.oomCapable());
     source.start(this::collect);
     // the counters rise during the poll, the health after it
-    Eventually.until("a baseline poll", () -> source.stats().cgroupsRead() >= 2 && source.health().live());
+    Await.orFail("a baseline poll", () -> source.stats().cgroupsRead() >= 2 && source.health().live());
     assertEquals(new SourceHealth("cgroup", State.LIVE, "reading memory cgroups under " + root
         + " (cgroup v2, systemd driver) every 10 ms"), source.health());
     assertEquals(List.of(), sunk);
 
     CgroupFixtures.moveV2(root, V2Layout.SYSTEMD_BURSTABLE, Phase.AFTER_KILL);
-    Eventually.until("the kill", () -> sunk.size() == 2);
+    Await.orFail("the kill", () -> sunk.size() == 2);
     CgroupOomSignal kill = (CgroupOomSignal) sunk.get(0);
     assertEquals(CgroupOomSignal.Kind.OOM_KILL, kill.kind());
     assertEquals("eeee5555ffff6666", kill.sandboxId().orElseThrow());
@@ -84,7 +84,7 @@ class CgroupSourceTest {
     assertEquals(2, source.layout().orElseThrow().version());
 
     // the poll that saw the kill is closed by a marker after its signals, stamped no later than they
-    Eventually.until("the poll's marker", () -> all.indexOf(sunk.get(1)) < all.size() - 1);
+    Await.orFail("the poll's marker", () -> all.indexOf(sunk.get(1)) < all.size() - 1);
     Observation next = all.get(all.indexOf(sunk.get(1)) + 1);
     assertTrue(next instanceof CgroupPolled, "after the poll's signals: " + next);
     assertTrue(!((CgroupPolled) next).startedAt().isAfter(kill.snapshot().sampledAt()), next + " vs " + kill);
@@ -95,7 +95,7 @@ class CgroupSourceTest {
     Path missing = root.resolve("host/sys/fs/cgroup");
     try (CapturedLog log = new CapturedLog()) {
       fast(missing, List::of).start(this::collect);
-      Eventually.until("several failed polls", () -> source.stats().failedPolls() >= 5);
+      Await.orFail("several failed polls", () -> source.stats().failedPolls() >= 5);
       String sentence = "cannot read the cgroup root " + missing + ": no such directory; " + ADVICE;
       assertEquals(new SourceHealth("cgroup", State.FAILED, sentence), source.health());
       List<String> warnings = log.lines().stream().filter(line -> line.contains("WARN")).toList();
@@ -104,7 +104,7 @@ class CgroupSourceTest {
     }
 
     CgroupFixtures.layV1(missing, "cgroup-running", "cgroup-running");
-    Eventually.until("the source to read the tree once it exists", () -> source.health().live());
+    Await.orFail("the source to read the tree once it exists", () -> source.health().live());
     assertEquals(1, source.layout().orElseThrow().version());
     assertEquals(0, source.stats().podsWatched());
   }
@@ -113,7 +113,7 @@ class CgroupSourceTest {
   void aTreeWithoutMemoryControllerFails() {
     CgroupFixtures.write(root.resolve("cgroup.controllers"), "cpuset cpu io pids\n");
     fast(root, List::of).start(this::collect);
-    Eventually.until("a failed poll", () -> source.stats().failedPolls() >= 1);
+    Await.orFail("a failed poll", () -> source.stats().failedPolls() >= 1);
     assertEquals(new SourceHealth("cgroup", State.FAILED, "no memory cgroup controller under " + root + ": "
         + ADVICE), source.health());
   }
@@ -130,16 +130,16 @@ class CgroupSourceTest {
         }
         return List.of(watched(V2_POD_UID));
       }).start(this::collect);
-      Eventually.until("several failed polls", () -> source.stats().failedPolls() >= 3);
+      Await.orFail("several failed polls", () -> source.stats().failedPolls() >= 3);
       assertEquals(State.FAILED, source.health().state());
       assertEquals("polling the memory cgroups under " + root + " failed: java.lang.IllegalStateException:"
           + " informer broke; retrying every 10 ms", source.health().detail());
     }
 
     failure.set(null);
-    Eventually.until("a good poll", () -> source.health().live() && source.stats().cgroupsRead() >= 2);
+    Await.orFail("a good poll", () -> source.health().live() && source.stats().cgroupsRead() >= 2);
     CgroupFixtures.moveV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.AFTER_KILL);
-    Eventually.until("the kill", () -> sunk.size() == 2);
+    Await.orFail("the kill", () -> sunk.size() == 2);
   }
 
   @Test
@@ -149,12 +149,12 @@ class CgroupSourceTest {
       collect(observation);
       throw new IllegalStateException("sink broke");
     });
-    Eventually.until("a baseline", () -> source.stats().cgroupsRead() >= 2);
+    Await.orFail("a baseline", () -> source.stats().cgroupsRead() >= 2);
     try (CapturedLog log = new CapturedLog()) {
       CgroupFixtures.moveV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.AFTER_KILL);
-      Eventually.until("both signals", () -> sunk.size() == 2);
+      Await.orFail("both signals", () -> sunk.size() == 2);
       long polls = source.stats().polls();
-      Eventually.until("more polls", () -> source.stats().polls() > polls + 2);
+      Await.orFail("more polls", () -> source.stats().polls() > polls + 2);
       assertEquals(2, log.lines().stream()
           .filter(line -> line.contains("the cgroup sink failed on CgroupOomSignal")).count());
       assertTrue(log.lines().stream().anyMatch(line -> line.contains("the cgroup sink failed on CgroupPolled")));
@@ -168,7 +168,7 @@ class CgroupSourceTest {
     CgroupFixtures.layV2(root, V2Layout.CGROUPFS_BURSTABLE, Phase.RUNNING);
     fast(root, () -> List.of(watched(V2_POD_UID))).start(this::collect);
     assertThrows(IllegalStateException.class, () -> source.start(this::collect));
-    Eventually.until("a poll", () -> source.stats().polls() >= 1);
+    Await.orFail("a poll", () -> source.stats().polls() >= 1);
     source.close();
     source.close();
     long polls = source.stats().polls();

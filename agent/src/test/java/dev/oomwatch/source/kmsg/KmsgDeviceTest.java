@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.source.SourceHealth.State;
-import dev.oomwatch.testing.Eventually;
+import dev.oomwatch.testing.Await;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -91,7 +91,7 @@ class KmsgDeviceTest {
   }
 
   private KmsgRecord awaitRecord(String text) {
-    Eventually.until("the record '" + text + "' to be read", () -> seen.containsKey(text));
+    Await.orFail("the record '" + text + "' to be read", () -> seen.containsKey(text));
     return seen.get(text);
   }
 
@@ -114,7 +114,7 @@ class KmsgDeviceTest {
     }
     assertFalse(record.fromKernel());
 
-    Eventually.until("the reader to block in read()", this::readerBlockedInRead);
+    Await.orFail("the reader to block in read()", this::readerBlockedInRead);
     long start = System.nanoTime();
     source.close();
     Duration closing = Duration.ofNanos(System.nanoTime() - start);

@@ -12,8 +12,8 @@ import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.source.SourceHealth;
 import dev.oomwatch.source.SourceHealth.State;
+import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.CapturedLog;
-import dev.oomwatch.testing.Eventually;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +55,7 @@ class KmsgSourceTest {
   }
 
   private void awaitFileRead() {
-    Eventually.until("the reader to finish the file", () -> !source.readerAlive());
+    Await.orFail("the reader to finish the file", () -> !source.readerAlive());
   }
 
   @Test
@@ -118,7 +118,7 @@ class KmsgSourceTest {
     try (CapturedLog log = new CapturedLog()) {
       source = fastRetrying(missing, BootIdReader.fixed(BOOT_ID), record -> {});
       source.start(sunk::add);
-      Eventually.until("several retries", () -> source.stats().restarts() >= 5);
+      Await.orFail("several retries", () -> source.stats().restarts() >= 5);
 
       String sentence = "cannot read " + missing + ": no such file; " + ADVICE;
       assertEquals(new SourceHealth("kmsg", State.FAILED, sentence), source.health());
@@ -128,7 +128,7 @@ class KmsgSourceTest {
     }
 
     Files.copy(KmsgFixtures.path(KmsgFixtures.SANDBOX_OOM), missing);
-    Eventually.until("the source to read the file once it exists", () -> source.stats().oomKillsEmitted() == 1);
+    Await.orFail("the source to read the file once it exists", () -> source.stats().oomKillsEmitted() == 1);
     assertEquals(State.LIVE, source.health().state());
   }
 
@@ -137,7 +137,7 @@ class KmsgSourceTest {
     source = fastRetrying(KmsgFixtures.path(KmsgFixtures.SANDBOX_OOM),
         BootIdReader.fromFile(dir.resolve("boot_id")), record -> {});
     source.start(sunk::add);
-    Eventually.until("several retries", () -> source.stats().restarts() >= 3);
+    Await.orFail("several retries", () -> source.stats().restarts() >= 3);
 
     assertEquals(State.FAILED, source.health().state());
     assertTrue(source.health().detail().startsWith("cannot read the boot id: no such file;"),
@@ -149,7 +149,7 @@ class KmsgSourceTest {
   void aFailingReadRestartsReadingWithBackoff() {
     source = fastRetrying(dir, BootIdReader.fixed(BOOT_ID), record -> {});
     source.start(sunk::add);
-    Eventually.until("several restarts", () -> source.stats().restarts() >= 3);
+    Await.orFail("several restarts", () -> source.stats().restarts() >= 3);
 
     assertEquals(State.FAILED, source.health().state());
     assertTrue(source.health().detail().startsWith("reading " + dir + " failed:"),
@@ -193,7 +193,7 @@ class KmsgSourceTest {
   void closeStopsRetrying() {
     source = new KmsgSource(dir.resolve("kmsg"), BOOT_ID);
     source.start(sunk::add);
-    Eventually.until("the first failure", () -> source.health().state() == State.FAILED);
+    Await.orFail("the first failure", () -> source.health().state() == State.FAILED);
     long start = System.nanoTime();
     source.close();
     assertTrue(System.nanoTime() - start < Duration.ofSeconds(1).toNanos(), "close waited for the backoff");

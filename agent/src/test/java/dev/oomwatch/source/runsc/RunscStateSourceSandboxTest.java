@@ -13,7 +13,7 @@ import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxDied;
 import dev.oomwatch.model.SandboxSeen;
 import dev.oomwatch.model.SandboxUnlimited;
-import dev.oomwatch.testing.Eventually;
+import dev.oomwatch.testing.Await;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,7 +48,7 @@ class RunscStateSourceSandboxTest {
 
   private static void awaitPolls(RunscStateSource source, long more) {
     long target = source.stats().polls() + more;
-    Eventually.until(more + " more polls", () -> source.stats().polls() >= target);
+    Await.orFail(more + " more polls", () -> source.stats().polls() >= target);
   }
 
   @Test
@@ -70,7 +70,7 @@ class RunscStateSourceSandboxTest {
           .start()) {
         RunscSandbox sandbox = scenario.sandbox();
 
-        Eventually.until("the sandbox to be seen", () -> !sunk(SandboxSeen.class).isEmpty(),
+        Await.orFail("the sandbox to be seen", () -> !sunk(SandboxSeen.class).isEmpty(),
             sunk::toString);
         SandboxSeen seen = sunk(SandboxSeen.class).get(0);
         assertEquals(sandbox.id(), seen.sandbox().sandboxId());
@@ -82,7 +82,7 @@ class RunscStateSourceSandboxTest {
         assertEquals(Optional.of(scenario.podCgroup().sandboxCgroupsPath(sandbox.id())),
             seen.sandbox().cgroupPath());
 
-        Eventually.until("a memory sample", () -> !sunk(ContainerMemorySample.class).isEmpty(),
+        Await.orFail("a memory sample", () -> !sunk(ContainerMemorySample.class).isEmpty(),
             () -> source.health() + " " + source.stats());
         ContainerMemorySample sample = sunk(ContainerMemorySample.class).get(0);
         assertEquals(sandbox.id(), sample.sandboxId());
@@ -95,7 +95,7 @@ class RunscStateSourceSandboxTest {
         Instant killedAt = Instant.now();
         sandbox.kill();
         Duration killTook = Duration.between(killedAt, Instant.now());
-        Eventually.until("the death", () -> !sunk(SandboxDied.class).isEmpty(), sunk::toString);
+        Await.orFail("the death", () -> !sunk(SandboxDied.class).isEmpty(), sunk::toString);
         SandboxDied died = sunk(SandboxDied.class).get(0);
         log.info("death noticed {} ms after runsc kill started (the command took {} ms), at a {} ms"
             + " poll: {}", Duration.between(killedAt, died.noticedAt()).toMillis(),
@@ -128,7 +128,7 @@ class RunscStateSourceSandboxTest {
           .noMemoryLimit()
           .workload(SandboxWorkload.sleepForever())
           .start()) {
-        Eventually.until("the unlimited sandbox", () -> !sunk(SandboxUnlimited.class).isEmpty(),
+        Await.orFail("the unlimited sandbox", () -> !sunk(SandboxUnlimited.class).isEmpty(),
             () -> source.health() + " " + sunk);
         SandboxUnlimited unlimited = sunk(SandboxUnlimited.class).get(0);
         String sandboxCgroup = scenario.podCgroup().sandboxCgroupsPath(scenario.sandbox().id());

@@ -12,7 +12,7 @@ import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxDied;
 import dev.oomwatch.model.SandboxSeen;
 import dev.oomwatch.source.SourceHealth.State;
-import dev.oomwatch.testing.Eventually;
+import dev.oomwatch.testing.Await;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -86,7 +86,7 @@ class RunscStateSourceTest {
 
   private void awaitPolls(long more) {
     long target = source.stats().polls() + more;
-    Eventually.until(more + " more polls", () -> source.stats().polls() >= target);
+    Await.orFail(more + " more polls", () -> source.stats().polls() >= target);
   }
 
   @Test
@@ -97,15 +97,15 @@ class RunscStateSourceTest {
     assertEquals(State.STARTING, source.health().state());
     source.start(sunk::add);
 
-    Eventually.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
+    Await.orFail("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
     SandboxSeen seen = sunk(SandboxSeen.class).get(0);
     assertEquals(V1_POD_UID, seen.sandbox().podUid());
     assertEquals(V1_SENTRY_PID, seen.sandbox().sentryPid().getAsLong());
-    Eventually.until("health LIVE", () -> source.health().live());
+    Await.orFail("health LIVE", () -> source.health().live());
     assertTrue(source.health().detail().contains("1 live sandbox"), source.health().detail());
 
     proc.gone(V1_SENTRY_PID);
-    Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+    Await.orFail("the death", () -> sunk(SandboxDied.class).size() == 1);
     awaitPolls(5);
 
     List<SandboxDied> deaths = sunk(SandboxDied.class);
@@ -129,7 +129,7 @@ class RunscStateSourceTest {
     writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
     start(fast());
 
-    Eventually.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
+    Await.orFail("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
     awaitPolls(5);
     assertFalse(source.hostPids().visible());
     assertTrue(source.hostPids().detail().contains("not visible in " + proc.root()), source.hostPids().detail());
@@ -144,11 +144,11 @@ class RunscStateSourceTest {
     proc.running(V1_SENTRY_PID, START);
     writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
     start(fast());
-    Eventually.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
+    Await.orFail("the sandbox to be live", () -> source.health().detail().contains("1 live"));
 
     proc.running(V1_SENTRY_PID, START + 1);
 
-    Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+    Await.orFail("the death", () -> sunk(SandboxDied.class).size() == 1);
     assertTrue(sunk(SandboxDied.class).get(0).how().contains("now belongs to another process"));
   }
 
@@ -159,12 +159,12 @@ class RunscStateSourceTest {
     writeStateFile(Arrays.copyOf(full, full.length / 2));
     start(fast());
 
-    Eventually.until("retries", () -> source.stats().parseRetries() >= 3);
+    Await.orFail("retries", () -> source.stats().parseRetries() >= 3);
     assertEquals(List.of(), sunk);
     assertTrue(source.health().live(), "a half-written file is no failure: " + source.health());
 
     writeStateFile(full);
-    Eventually.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
+    Await.orFail("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
   }
 
   @Test
@@ -173,7 +173,7 @@ class RunscStateSourceTest {
     byte[] full = RunscFixtures.bytes(RunscFixtures.STATE_FILE);
     writeStateFile(full);
     start(fast());
-    Eventually.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
+    Await.orFail("the sandbox to be live", () -> source.health().detail().contains("1 live"));
 
     // runsc truncates, then writes: a reader can find the file empty or cut off
     writeStateFile(new byte[0]);
@@ -194,7 +194,7 @@ class RunscStateSourceTest {
     byte[] full = RunscFixtures.bytes(RunscFixtures.STATE_FILE);
     Path file = writeStateFile(full);
     start(fast().pollInterval(Duration.ofMillis(1)));
-    Eventually.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
+    Await.orFail("the sandbox to be live", () -> source.health().detail().contains("1 live"));
 
     // As runsc saves: truncate, then write, here in two pieces with a pause between them.
     long rewrites = 0;
@@ -222,14 +222,14 @@ class RunscStateSourceTest {
     proc.running(V1_SENTRY_PID, START);
     Path file = writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
     start(fast());
-    Eventually.until("the sandbox to be live", () -> source.health().detail().contains("1 live"));
+    Await.orFail("the sandbox to be live", () -> source.health().detail().contains("1 live"));
 
     Files.delete(file);
     awaitPolls(3);
     assertEquals(List.of(), sunk(SandboxDied.class), "the sentry still runs");
     proc.gone(V1_SENTRY_PID);
 
-    Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+    Await.orFail("the death", () -> sunk(SandboxDied.class).size() == 1);
     assertEquals("state file removed and sentry pid 8679 gone", sunk(SandboxDied.class).get(0).how());
   }
 
@@ -238,14 +238,14 @@ class RunscStateSourceTest {
     Files.delete(root);
     start(fast());
 
-    Eventually.until("health LIVE", () -> source.health().live());
+    Await.orFail("health LIVE", () -> source.health().live());
     assertEquals("no sandboxes yet: " + root + " does not exist", source.health().detail());
 
     Files.createDirectories(root);
     proc.running(V1_SENTRY_PID, START);
     writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
-    Eventually.until("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
-    Eventually.until("health to say it watches", () -> source.health().detail().startsWith("watching"));
+    Await.orFail("the sandbox to be seen", () -> sunk(SandboxSeen.class).size() == 1);
+    Await.orFail("health to say it watches", () -> source.health().detail().startsWith("watching"));
   }
 
   @Test
@@ -253,7 +253,7 @@ class RunscStateSourceTest {
     root = dir.resolve("absent").resolve("k8s.io");
     start(fast());
 
-    Eventually.until("health LIVE", () -> source.health().live());
+    Await.orFail("health LIVE", () -> source.health().live());
     assertTrue(source.health().detail().contains("mount the host's " + dir.resolve("absent")),
         source.health().detail());
   }
@@ -264,13 +264,13 @@ class RunscStateSourceTest {
     Files.writeString(root, "not a dir");
     start(fast());
 
-    Eventually.until("health FAILED", () -> source.health().state() == State.FAILED);
+    Await.orFail("health FAILED", () -> source.health().state() == State.FAILED);
     assertTrue(source.health().detail().contains("is not a directory"), source.health().detail());
     assertTrue(source.health().detail().contains("--runsc-root"), source.health().detail());
 
     Files.delete(root);
     Files.createDirectories(root);
-    Eventually.until("health LIVE", () -> source.health().live(), () -> source.health().toString());
+    Await.orFail("health LIVE", () -> source.health().live(), () -> source.health().toString());
   }
 
   @Test
@@ -280,8 +280,8 @@ class RunscStateSourceTest {
     writeStateFile(huge);
     start(fast());
 
-    Eventually.until("a refusal", () -> source.stats().filesRefused() >= 1);
-    Eventually.until("health LIVE", () -> source.health().live(), () -> source.health().toString());
+    Await.orFail("a refusal", () -> source.stats().filesRefused() >= 1);
+    Await.orFail("health LIVE", () -> source.health().live(), () -> source.health().toString());
     assertEquals(0, source.stats().filesParsed());
   }
 
@@ -306,15 +306,15 @@ class RunscStateSourceTest {
       proc.running(V1_SENTRY_PID, START);
       writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
       start(fast().metricsUrl(server.url()).metricsInterval(Duration.ofMillis(10)));
-      Eventually.until("a scrape", () -> source.stats().metricScrapes() >= 2);
-      Eventually.until("health naming the server", () -> source.health().detail().contains("scraping"));
+      Await.orFail("a scrape", () -> source.stats().metricScrapes() >= 2);
+      Await.orFail("health naming the server", () -> source.health().detail().contains("scraping"));
 
       server.serve(MetricServerText.of(List.of(new MetricServerText.Sandbox(V1_SANDBOX_ID, "1",
           "oom-demo", "default", false))));
       proc.gone(V1_SENTRY_PID);
-      Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+      Await.orFail("the death", () -> sunk(SandboxDied.class).size() == 1);
       long scrapes = source.stats().metricScrapes();
-      Eventually.until("more scrapes", () -> source.stats().metricScrapes() >= scrapes + 3);
+      Await.orFail("more scrapes", () -> source.stats().metricScrapes() >= scrapes + 3);
       awaitPolls(3);
 
       assertEquals(1, sunk(SandboxDied.class).size(), sunk.toString());
@@ -334,11 +334,11 @@ class RunscStateSourceTest {
     writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
     start(fast().metricsUrl(nowhere).metricsInterval(Duration.ofMillis(10)));
 
-    Eventually.until("health FAILED", () -> source.health().state() == State.FAILED);
+    Await.orFail("health FAILED", () -> source.health().state() == State.FAILED);
     assertTrue(source.health().detail().contains("cannot connect to the runsc metric server at "
         + nowhere), source.health().detail());
     proc.gone(V1_SENTRY_PID);
-    Eventually.until("the death", () -> sunk(SandboxDied.class).size() == 1);
+    Await.orFail("the death", () -> sunk(SandboxDied.class).size() == 1);
     assertTrue(source.stats().metricScrapeFailures() >= 1);
   }
 
@@ -352,10 +352,10 @@ class RunscStateSourceTest {
       calls.incrementAndGet();
       throw new IllegalStateException("sink broke");
     });
-    Eventually.until("the sighting", () -> calls.get() == 1);
+    Await.orFail("the sighting", () -> calls.get() == 1);
 
     proc.gone(V1_SENTRY_PID);
-    Eventually.until("the death", () -> calls.get() == 2);
+    Await.orFail("the death", () -> calls.get() == 2);
     assertEquals(1, source.stats().deathsSeen());
   }
 
@@ -364,7 +364,7 @@ class RunscStateSourceTest {
     proc.running(V1_SENTRY_PID, START);
     writeStateFile(RunscFixtures.bytes(RunscFixtures.STATE_FILE));
     start(fast());
-    Eventually.until("the sighting", () -> sunk.size() == 1);
+    Await.orFail("the sighting", () -> sunk.size() == 1);
 
     source.close();
     proc.gone(V1_SENTRY_PID);

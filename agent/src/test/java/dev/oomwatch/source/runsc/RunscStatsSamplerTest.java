@@ -10,7 +10,7 @@ import dev.oomwatch.model.ContainerMemorySample;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxRef;
 import dev.oomwatch.source.SourceHealth.State;
-import dev.oomwatch.testing.Eventually;
+import dev.oomwatch.testing.Await;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -206,7 +206,7 @@ class RunscStatsSamplerTest {
         .pollInterval(Duration.ofMillis(10)).statsInterval(Duration.ofMillis(50))
         .build()) {
       source.start(observations::add);
-      Eventually.until("two samples", () -> source.stats().memorySamples() >= 2);
+      Await.orFail("two samples", () -> source.stats().memorySamples() >= 2);
       assertTrue(source.health().live(), source.health().toString());
       assertTrue(source.health().detail().contains("runsc events --stats"), source.health().detail());
     }
@@ -230,7 +230,7 @@ class RunscStatsSamplerTest {
         .pollInterval(Duration.ofMillis(10)).statsInterval(Duration.ofMillis(50))
         .build()) {
       source.start(observation -> { });
-      Eventually.until("health FAILED", () -> source.health().state() == State.FAILED);
+      Await.orFail("health FAILED", () -> source.health().state() == State.FAILED);
       assertTrue(source.health().detail().contains("cannot run"), source.health().detail());
       assertTrue(source.stats().memorySampleFailures() >= 1);
     }
