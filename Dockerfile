@@ -22,7 +22,7 @@ RUN mvn -B -pl agent -am -DskipTests package
 FROM eclipse-temurin:17-jre
 LABEL org.opencontainers.image.title="gvisor-oom-watcher" \
       org.opencontainers.image.description="Reports OOM kills of gVisor (runsc) sandboxed pods on Kubernetes"
-COPY --from=build /src/agent/target/gvisor-oom-watcher.jar /app/gvisor-oom-watcher.jar
+COPY --from=build /src/target/gvisor-oom-watcher.jar /app/gvisor-oom-watcher.jar
 # A small footprint for an agent on every node (bench/results.md, 110 pods); the chart sets the same
 # through values.jvmOptions, which overrides them.
 ENV JDK_JAVA_OPTIONS="-XX:+UseSerialGC -Xms16m -Xmx64m -Xmn6m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss256k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=24m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+ExitOnOutOfMemoryError"

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/prereqs.sh
 mvn -q -B -DskipTests package  # agent jar + tools jar (the demo)
-exec java -jar tools/target/gvisor-oom-watcher-tools.jar demo
+exec java -jar target/gvisor-oom-watcher-tools.jar demo

@@ -9,12 +9,12 @@ import java.util.Optional;
  * of before the module split (to compare with), and optionally a JDK 25 (for its runtime candidates).
  * Immutable; thread-safe.
  *
- * @param agentJar  {@code agent/target/gvisor-oom-watcher.jar}
+ * @param agentJar  {@code target/gvisor-oom-watcher.jar}
  * @param singleJar the jar built from the commit before the split, if given ({@code --single-jar})
  * @param jdk25     a JDK 25's home, if there is one ({@code --jdk25}; default {@code /usr/lib/jvm/temurin-25-jdk-amd64})
  */
 public record AgentJars(Path agentJar, Optional<Path> singleJar, Optional<Path> jdk25) {
-  public static final Path DEFAULT_AGENT_JAR = Path.of("agent/target/gvisor-oom-watcher.jar");
+  public static final Path DEFAULT_AGENT_JAR = Path.of("target/gvisor-oom-watcher.jar");
   public static final Path DEFAULT_JDK25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64");
 
   /** Why {@code runtime} cannot be measured here, if it cannot. */

@@ -39,7 +39,7 @@ public final class BenchCommand implements Callable<Integer> {
   boolean runtimes;
 
   @Option(names = "--agent-jar", description = "The agent's jar (default: ${DEFAULT-VALUE}).",
-      defaultValue = "agent/target/gvisor-oom-watcher.jar")
+      defaultValue = "target/gvisor-oom-watcher.jar")
   Path agentJar;
 
   @Option(names = "--single-jar", description = "The jar of the commit before the module split, for its row.")
@@ -101,6 +101,6 @@ public final class BenchCommand implements Callable<Integer> {
     String classPath = System.getProperty("java.class.path", "");
     return classPath.endsWith(".jar") && !classPath.contains(java.io.File.pathSeparator)
         ? classPath
-        : "tools/target/gvisor-oom-watcher-tools.jar";
+        : "target/gvisor-oom-watcher-tools.jar";
   }
 }
