@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +36,8 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
    * heap; 5 keeps a page under ~8 MiB, for a few more requests at start.
    */
   static final long LIST_PAGE_SIZE = 5;
+  /** Far above a node's pods (kubelet's default maximum is 110): the memo is cleared beyond it. */
+  static final int MAX_MADE = 4_096;
 
   private final KubernetesClient client;
   private final String nodeName;
@@ -42,6 +46,12 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
       new java.util.concurrent.CopyOnWriteArrayList<>();
   private SharedIndexInformer<Pod> pods;
   private SharedIndexInformer<RuntimeClass> runtimeClasses;
+  /**
+   * Each gVisor pod's model, made once per version of the cached pod: the sources look every pod up at
+   * every poll, and making it parses the containers' memory quantities. Keyed by uid; an entry is used
+   * only for the very pod object it was made from (the store replaces the object on every update).
+   */
+  private final ConcurrentMap<String, Made> madeByUid = new ConcurrentHashMap<>();
 
   public PodWatch(KubernetesClient client, String nodeName, String runtimeHandler) {
     this.client = client;
@@ -72,6 +82,9 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
       @Override
       public void onDelete(Pod pod, boolean unknownFinalState) {
         // a deleted pod has nothing more to say
+        if (pod != null && pod.getMetadata() != null && pod.getMetadata().getUid() != null) {
+          madeByUid.remove(pod.getMetadata().getUid());
+        }
       }
     });
     pods.start();
@@ -100,7 +113,7 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
   public Optional<WatchedPod> byUid(String podUid) {
     return cachedPod(podUid)
         .filter(this::isOnThisNode)
-        .flatMap(pod -> gvisorRuntimeClass(pod).map(rc -> toWatched(pod, rc)));
+        .flatMap(pod -> gvisorRuntimeClass(pod).map(rc -> watched(pod, rc)));
   }
 
   /**
@@ -130,9 +143,28 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
     }
     return pods.getStore().list().stream()
         .filter(this::isOnThisNode)
-        .flatMap(pod -> gvisorRuntimeClass(pod).map(rc -> toWatched(pod, rc)).stream())
+        .flatMap(pod -> gvisorRuntimeClass(pod).map(rc -> watched(pod, rc)).stream())
         .toList();
   }
+
+  /** The model of this version of the pod: made once, then reused while the cache holds this object. */
+  private WatchedPod watched(Pod pod, String runtimeClassName) {
+    String uid = pod.getMetadata().getUid();
+    Made made = madeByUid.get(uid);
+    if (made != null && made.pod() == pod && made.runtimeClassName().equals(runtimeClassName)) {
+      return made.watched();
+    }
+    WatchedPod watched = toWatched(pod, runtimeClassName);
+    if (madeByUid.size() > MAX_MADE) {
+      // a delete notification lost to a race with a lookup leaves an entry behind; start over
+      madeByUid.clear();
+    }
+    madeByUid.put(uid, new Made(pod, runtimeClassName, watched));
+    return watched;
+  }
+
+  /** A pod's model and the cached pod object and RuntimeClass it was made from. */
+  private record Made(Pod pod, String runtimeClassName, WatchedPod watched) {}
 
   /** On this node, and with the identity every API server gives a pod (anything else is skipped, not thrown on). */
   private boolean isOnThisNode(Pod pod) {

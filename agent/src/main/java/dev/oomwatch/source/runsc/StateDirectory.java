@@ -26,9 +26,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads a runsc root dir's state files, cheaply: each poll lists the dir and stats each
- * {@code *.state} file, and reads and parses only a file whose size, modification time or inode
- * changed since it last parsed. runsc rewrites a file in place, so a read can catch it half-written:
+ * Reads a runsc root dir's state files, cheaply: each poll stats the dir and each {@code *.state}
+ * file, lists the dir again only when its modification time or inode changed (a file created, removed
+ * or renamed changes it; a file rewritten in place does not, and its own stat shows that), and reads
+ * and parses only a file whose size, modification time or inode changed since it last parsed. A
+ * listing taken within {@link #SETTLE} of the dir's modification is not trusted (an entry added in the
+ * same timestamp tick would go unnoticed) and is taken again at the next poll. runsc rewrites a file in place, so a read can catch it half-written:
  * such a file keeps its previous version and is read again at the next poll, as is a file that
  * parsed but was modified within {@link #SETTLE} of the read (a rewrite in the same timestamp tick
  * would otherwise go unnoticed). Files over {@link RunscStateFileParser#MAX_BYTES} are not read.
@@ -68,6 +71,11 @@ final class StateDirectory {
   private final Path root;
   private final String advice;
   private final Map<String, Entry> entries = new HashMap<>();
+  /** The last listing, reused while the dir is unchanged; null when it must be taken again. */
+  private List<Candidate> listing;
+  private FileTime listedModified;
+  private Object listedKey;
+  private long listings;
 
   /** @param advice what to do when the dir or a file cannot be read, ending a sentence */
   StateDirectory(Path root, String advice) {
@@ -79,22 +87,27 @@ final class StateDirectory {
     return root;
   }
 
+  /** How many times the dir was listed (not reused); for tests. */
+  long listings() {
+    return listings;
+  }
+
   Listing poll() {
-    List<Path> candidates = new ArrayList<>();
-    try (DirectoryStream<Path> dir = Files.newDirectoryStream(root)) {
-      for (Path path : dir) {
-        if (path.getFileName().toString().endsWith(StateFileName.SUFFIX)) {
-          candidates.add(path);
-        }
-      }
+    List<Candidate> candidates;
+    try {
+      candidates = candidates();
     } catch (NoSuchFileException e) {
       entries.clear();
+      listing = null;
       return new Missing();
     } catch (NotDirectoryException e) {
+      listing = null;
       return new Unreadable(root + " is not a directory; " + advice);
     } catch (AccessDeniedException e) {
+      listing = null;
       return new Unreadable("cannot list " + root + ": permission denied; " + advice);
     } catch (IOException | DirectoryIteratorException e) {
+      listing = null;
       return new Unreadable("cannot list " + root + ": " + e.getMessage() + "; " + advice);
     }
     Set<String> present = new HashSet<>();
@@ -102,12 +115,10 @@ final class StateDirectory {
     int retries = 0;
     int refused = 0;
     String unreadable = null;
-    for (Path path : candidates) {
-      String fileName = path.getFileName().toString();
-      StateFileName name = StateFileName.parse(fileName).orElse(null);
-      if (name == null) {
-        continue;
-      }
+    for (Candidate candidate : candidates) {
+      Path path = candidate.path();
+      String fileName = candidate.fileName();
+      StateFileName name = candidate.name();
       BasicFileAttributes attributes;
       try {
         attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -167,6 +178,38 @@ final class StateDirectory {
     }
     return new Listed(List.copyOf(files), parsed, retries, refused, Optional.ofNullable(unreadable));
   }
+
+  /**
+   * The dir's state files: the last listing while the dir's modification time and inode are those it
+   * was taken at, and it was taken at least {@link #SETTLE} after that modification; else a new one.
+   */
+  private List<Candidate> candidates() throws IOException {
+    BasicFileAttributes dir = Files.readAttributes(root, BasicFileAttributes.class);
+    if (!dir.isDirectory()) {
+      throw new NotDirectoryException(root.toString());
+    }
+    if (listing != null && dir.lastModifiedTime().equals(listedModified)
+        && Objects.equals(dir.fileKey(), listedKey)) {
+      return listing;
+    }
+    Instant listedAt = Instant.now();
+    List<Candidate> candidates = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
+      for (Path path : entries) {
+        String fileName = path.getFileName().toString();
+        StateFileName.parse(fileName).ifPresent(name -> candidates.add(new Candidate(path, fileName, name)));
+      }
+    }
+    listings++;
+    boolean settled = Duration.between(dir.lastModifiedTime().toInstant(), listedAt).compareTo(SETTLE) >= 0;
+    listing = settled ? List.copyOf(candidates) : null;
+    listedModified = dir.lastModifiedTime();
+    listedKey = dir.fileKey();
+    return candidates;
+  }
+
+  /** A state file found by a listing, its name parsed once. */
+  private record Candidate(Path path, String fileName, StateFileName name) {}
 
   private static void failed(Entry entry, Path path, String reason) {
     entry.failures++;

@@ -1,6 +1,7 @@
 package dev.oomwatch.source.pods;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oomwatch.model.PodRef;
@@ -48,6 +49,22 @@ class PodWatchTest {
     assertEquals(ref, pod.get().ref());
     assertEquals("gvisor", pod.get().runtimeClassName());
     assertEquals(OptionalLong.of(64L << 20), pod.get().memoryLimitBytes());
+  }
+
+  /** A pod's model is made once per version of the pod; an update is seen at the next lookup. */
+  @Test
+  void aPodsModelIsReusedUntilThePodChanges() throws InterruptedException {
+    PodRef ref = cluster.createRunningPod("default", "kept", "node-a", "gvisor", "c", "64Mi");
+    WatchedPod first = await(ref).orElseThrow();
+    assertSame(first, watch.byUid(ref.uid()).orElseThrow(), "made again for the same pod");
+    assertTrue(watch.all().stream().anyMatch(pod -> pod == first), "all() makes it again");
+
+    cluster.client().pods().inNamespace("default").withName("kept").edit(pod -> new PodBuilder(pod)
+        .editStatus().withReason("Evicted").endStatus().build());
+
+    assertTrue(Await.until(() -> watch.byUid(ref.uid()).map(WatchedPod::evicted).orElse(false),
+        Duration.ofSeconds(10), Duration.ofMillis(20)), "the update is not seen");
+    assertEquals(first.memoryLimitBytes(), watch.byUid(ref.uid()).orElseThrow().memoryLimitBytes());
   }
 
   /**
