@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * or renamed changes it; a file rewritten in place does not, and its own stat shows that), and reads
  * and parses only a file whose size, modification time or inode changed since it last parsed. A
  * listing taken within {@link #SETTLE} of the dir's modification is not trusted (an entry added in the
- * same timestamp tick would go unnoticed) and is taken again at the next poll. runsc rewrites a file in place, so a read can catch it half-written:
+ * same timestamp tick would go unnoticed) and is taken again at the next poll. runsc rewrites a file
+ * in place, so a read can catch it half-written:
  * such a file keeps its previous version and is read again at the next poll, as is a file that
  * parsed but was modified within {@link #SETTLE} of the read (a rewrite in the same timestamp tick
  * would otherwise go unnoticed). Files over {@link RunscStateFileParser#MAX_BYTES} are not read.
@@ -98,16 +99,12 @@ final class StateDirectory {
       candidates = candidates();
     } catch (NoSuchFileException e) {
       entries.clear();
-      listing = null;
       return new Missing();
     } catch (NotDirectoryException e) {
-      listing = null;
       return new Unreadable(root + " is not a directory; " + advice);
     } catch (AccessDeniedException e) {
-      listing = null;
       return new Unreadable("cannot list " + root + ": permission denied; " + advice);
     } catch (IOException | DirectoryIteratorException e) {
-      listing = null;
       return new Unreadable("cannot list " + root + ": " + e.getMessage() + "; " + advice);
     }
     Set<String> present = new HashSet<>();
@@ -184,13 +181,16 @@ final class StateDirectory {
    * was taken at, and it was taken at least {@link #SETTLE} after that modification; else a new one.
    */
   private List<Candidate> candidates() throws IOException {
+    // taken back only when the dir is still the one it was listed from: a poll that fails lists again
+    List<Candidate> last = listing;
+    listing = null;
     BasicFileAttributes dir = Files.readAttributes(root, BasicFileAttributes.class);
     if (!dir.isDirectory()) {
       throw new NotDirectoryException(root.toString());
     }
-    if (listing != null && dir.lastModifiedTime().equals(listedModified)
-        && Objects.equals(dir.fileKey(), listedKey)) {
-      return listing;
+    if (last != null && dir.lastModifiedTime().equals(listedModified) && Objects.equals(dir.fileKey(), listedKey)) {
+      listing = last;
+      return last;
     }
     Instant listedAt = Instant.now();
     List<Candidate> candidates = new ArrayList<>();
