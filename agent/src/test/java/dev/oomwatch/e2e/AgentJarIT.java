@@ -55,8 +55,7 @@ class AgentJarIT {
   /** {@code [0.123s][info][class,load] a.b.C source: file:/x/y.jar} */
   private static final Pattern LOADED = Pattern.compile("\\[class,load\\] (\\S+) source: (.*)$");
 
-  private final Path agentJar = Path.of(System.getProperty("oomwatch.agentJar",
-      "target/gvisor-oom-watcher.jar")).toAbsolutePath().normalize();
+  private final Path agentJar = ProjectFiles.agentJar();
   private final Path buildDir = Path.of(System.getProperty("oomwatch.buildDir", "target")).toAbsolutePath();
 
   @TempDir Path dir;

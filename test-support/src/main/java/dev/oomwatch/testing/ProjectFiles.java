@@ -32,6 +32,16 @@ public final class ProjectFiles {
     return root().resolve(relative);
   }
 
+  /**
+   * The agent's jar as the build packages it and the image ships it: {@code oomwatch.agentJar} when Maven
+   * passes it, else {@code target/gvisor-oom-watcher.jar} under the root. Absolute and normalized.
+   */
+  public static Path agentJar() {
+    String configured = System.getProperty("oomwatch.agentJar");
+    Path jar = configured != null ? Path.of(configured) : root().resolve("target/gvisor-oom-watcher.jar");
+    return jar.toAbsolutePath().normalize();
+  }
+
   /** A file of the agent's test fixtures ({@code agent/src/test/resources}), for tests of other modules. */
   public static Path agentFixture(String relative) {
     return root().resolve("agent/src/test/resources").resolve(relative);

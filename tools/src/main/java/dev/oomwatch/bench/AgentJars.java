@@ -14,8 +14,10 @@ import java.util.Optional;
  * @param jdk25     a JDK 25's home, if there is one ({@code --jdk25}; default {@code /usr/lib/jvm/temurin-25-jdk-amd64})
  */
 public record AgentJars(Path agentJar, Optional<Path> singleJar, Optional<Path> jdk25) {
-  public static final Path DEFAULT_AGENT_JAR = Path.of("target/gvisor-oom-watcher.jar");
-  public static final Path DEFAULT_JDK25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64");
+  /** Where the build puts the agent's jar, relative to the repository root (the bench command's default). */
+  public static final String DEFAULT_AGENT_JAR = "target/gvisor-oom-watcher.jar";
+  /** Where Debian's Temurin 25 package installs it (the bench command's default). */
+  public static final String DEFAULT_JDK25 = "/usr/lib/jvm/temurin-25-jdk-amd64";
 
   /** Why {@code runtime} cannot be measured here, if it cannot. */
   Optional<String> missingFor(AgentRuntime runtime) {

@@ -39,14 +39,14 @@ public final class BenchCommand implements Callable<Integer> {
   boolean runtimes;
 
   @Option(names = "--agent-jar", description = "The agent's jar (default: ${DEFAULT-VALUE}).",
-      defaultValue = "target/gvisor-oom-watcher.jar")
+      defaultValue = AgentJars.DEFAULT_AGENT_JAR)
   Path agentJar;
 
   @Option(names = "--single-jar", description = "The jar of the commit before the module split, for its row.")
   Path singleJar;
 
   @Option(names = "--jdk25", description = "A JDK 25's home, for its rows (default: ${DEFAULT-VALUE} when there).",
-      defaultValue = "/usr/lib/jvm/temurin-25-jdk-amd64")
+      defaultValue = AgentJars.DEFAULT_JDK25)
   Path jdk25;
 
   @Override

@@ -10,6 +10,7 @@ import dev.oomwatch.bench.BenchPlan.LatencyMode;
 import dev.oomwatch.bench.BenchPlan.Phase;
 import dev.oomwatch.bench.BenchPlan.SteadyConfig;
 import dev.oomwatch.lab.SandboxTestSupport;
+import dev.oomwatch.testing.ProjectFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -81,7 +82,7 @@ class BenchSmokeTest {
     ByteArrayOutputStream output = new ByteArrayOutputStream();
     Path json = dir.resolve("results.json");
     // the agent's jar as `mvn verify` packaged it (the agent module is built before this one)
-    AgentJars jars = new AgentJars(Path.of(System.getProperty("oomwatch.agentJar", AgentJars.DEFAULT_AGENT_JAR.toString())),
+    AgentJars jars = new AgentJars(ProjectFiles.agentJar(),
         java.util.Optional.empty(), java.util.Optional.empty());
     assertTrue(Files.isRegularFile(jars.agentJar()), "no agent jar at " + jars.agentJar() + ": run `mvn verify`");
     int exit = new Bench(plan, jars, new PrintStream(output, true, StandardCharsets.UTF_8), json, "bench (test)").run();

@@ -84,8 +84,7 @@ class DeployedAgentIT {
 
   private final Path buildDir = Path.of(System.getProperty("oomwatch.buildDir", "target")).toAbsolutePath();
   private final Path projectDir = ProjectFiles.root();
-  private final Path agentJar = Path.of(System.getProperty("oomwatch.agentJar",
-      buildDir.resolve("gvisor-oom-watcher.jar").toString())).toAbsolutePath();
+  private final Path agentJar = ProjectFiles.agentJar();
   private final Map<String, Duration> timings = new LinkedHashMap<>();
   private final long startedNanos = System.nanoTime();
 

@@ -100,8 +100,7 @@ class CgroupV2VmIT {
     long started = System.nanoTime();
     Path buildDir = Path.of(System.getProperty("oomwatch.buildDir", "target"));
     Path projectDir = ProjectFiles.root();
-    Path agentJar = Path.of(System.getProperty("oomwatch.agentJar",
-        buildDir.resolve("gvisor-oom-watcher.jar").toString()));
+    Path agentJar = ProjectFiles.agentJar();
     VmPrerequisites.require(agentJar);
 
     env = DemoEnvironment.withoutAgent(NODE);
