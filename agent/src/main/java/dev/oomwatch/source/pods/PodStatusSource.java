@@ -77,11 +77,11 @@ public final class PodStatusSource implements Source {
   };
   private volatile Consumer<Observation> sink = observation -> {};
   private ScheduledExecutorService lookups;
+  private boolean listening;
 
   public PodStatusSource(KubernetesClient client, PodWatch pods) {
     this.client = client;
     this.pods = pods;
-    pods.onPodUpdate(this::podUpdated);
   }
 
   @Override
@@ -111,6 +111,12 @@ public final class PodStatusSource implements Source {
     this.sink = sink;
     if (lookups == null) {
       lookups = DaemonThreads.scheduler("pod-events");
+    }
+    if (!listening) {
+      // registered once the sink is set: the watch replays the pods it already holds, so the first
+      // sight of each (the terminations of an agent restart) reaches the sink
+      pods.onPodUpdate(this::podUpdated);
+      listening = true;
     }
   }
 

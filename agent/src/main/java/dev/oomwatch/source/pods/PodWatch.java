@@ -6,7 +6,9 @@ import dev.oomwatch.model.WatchedPod;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.node.v1.RuntimeClass;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +16,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +25,10 @@ import org.slf4j.LoggerFactory;
  * by a second informer: never a cluster-wide pod watch, never a GET per pod. The informer sends the
  * field selector {@code spec.nodeName=<node>} to the API server and every lookup applies the same
  * filter again (a server that ignores the selector must not make another node's pod ours).
+ *
+ * <p>The pod informer starts once the RuntimeClasses are listed (or their list failed): a pod seen
+ * before its RuntimeClass would not be taken for a gVisor pod, and the first sight of a pod is when the
+ * terminations of an agent restart are reported.
  *
  * <p>Lookups read the informers' caches only and are thread-safe; {@link #start} and {@link #close}
  * are called once each by the wiring. The cache keeps each pod trimmed to the fields the agent reads
@@ -42,8 +49,9 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
   private final KubernetesClient client;
   private final String nodeName;
   private final String runtimeHandler;
-  private final List<java.util.function.BiConsumer<Pod, Pod>> updateListeners =
-      new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Listeners registered before {@link #start}; guarded by this. */
+  private final List<BiConsumer<Pod, Pod>> earlyListeners = new ArrayList<>();
+  private boolean closed;
   private SharedIndexInformer<Pod> pods;
   private SharedIndexInformer<RuntimeClass> runtimeClasses;
   /**
@@ -62,22 +70,17 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
   /** Starts both informers; returns at once (see {@link #hasSynced}). */
   public synchronized void start() {
     runtimeClasses = client.resources(RuntimeClass.class).runnableInformer(0);
-    runtimeClasses.start();
     // paged, and trimmed before they are kept: a tenant decides how big its pods are (TrimmedPodStore)
     pods = client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).withLimit(LIST_PAGE_SIZE)
         .runnableInformer(0);
     pods.itemStore(new TrimmedPodStore());
     pods.addIndexers(Map.of(UID_INDEX, pod -> List.of(pod.getMetadata().getUid())));
-    pods.addEventHandler(new io.fabric8.kubernetes.client.informers.ResourceEventHandler<>() {
+    pods.addEventHandler(new ResourceEventHandler<>() {
       @Override
-      public void onAdd(Pod pod) {
-        updateListeners.forEach(l -> l.accept(null, pod));
-      }
+      public void onAdd(Pod pod) {}
 
       @Override
-      public void onUpdate(Pod before, Pod after) {
-        updateListeners.forEach(l -> l.accept(before, after));
-      }
+      public void onUpdate(Pod before, Pod after) {}
 
       @Override
       public void onDelete(Pod pod, boolean unknownFinalState) {
@@ -87,16 +90,46 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
         }
       }
     });
-    pods.start();
+    earlyListeners.forEach(this::addHandler);
+    earlyListeners.clear();
+    runtimeClasses.start().whenComplete((synced, failure) -> startPods());
     LOG.debug("watching pods with spec.nodeName={} and RuntimeClasses with handler {}", nodeName, runtimeHandler);
+  }
+
+  private synchronized void startPods() {
+    if (!closed) {
+      pods.start();
+    }
   }
 
   /**
    * Calls {@code listener(before, after)} from the informer's thread for every pod added (before is
-   * null) or updated on this node; register before {@link #start}.
+   * null) or updated on this node. A listener registered after {@link #start} first gets each cached pod
+   * as added (the informer replays its cache to a new handler), so nothing seen before is missed.
    */
-  public void onPodUpdate(java.util.function.BiConsumer<Pod, Pod> listener) {
-    updateListeners.add(listener);
+  public synchronized void onPodUpdate(BiConsumer<Pod, Pod> listener) {
+    if (pods == null) {
+      earlyListeners.add(listener);
+    } else {
+      addHandler(listener);
+    }
+  }
+
+  private void addHandler(BiConsumer<Pod, Pod> listener) {
+    pods.addEventHandler(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(Pod pod) {
+        listener.accept(null, pod);
+      }
+
+      @Override
+      public void onUpdate(Pod before, Pod after) {
+        listener.accept(before, after);
+      }
+
+      @Override
+      public void onDelete(Pod pod, boolean unknownFinalState) {}
+    });
   }
 
   /** True once both caches hold a full list from the API server. */
@@ -211,6 +244,7 @@ public final class PodWatch implements GvisorPods, AutoCloseable {
 
   @Override
   public synchronized void close() {
+    closed = true;
     if (pods != null) {
       pods.close();
     }

@@ -194,4 +194,52 @@ class PodStatusSourceTest {
       }
     }
   }
+
+  /** The terminations of an agent restart are in the first sight of each pod; nothing may drop them. */
+  private static void assertFirstSightReported(List<Observation> freshSeen) throws InterruptedException {
+    assertTrue(Await.until(() -> freshSeen.stream().anyMatch(ContainerExit.class::isInstance), DEADLINE,
+        Duration.ofMillis(20)), "the termination seen at the first sight is not reported");
+  }
+
+  @Test
+  void aSourceStartedAfterThePodsAreCachedStillSeesTheirFirstSight() throws Exception {
+    source.close();
+    watch.close();
+    PodRef pod = cluster.createRunningPod("default", "early", "node-a", "gvisor", "app", "64Mi");
+    cluster.terminateContainersLikeKubelet(pod, 128);
+    try (PodWatch fresh = new PodWatch(cluster.client(), "node-a", "runsc")) {
+      fresh.start();
+      assertTrue(Await.until(() -> fresh.byUid(pod.uid()).isPresent(), DEADLINE, Duration.ofMillis(20)));
+      List<Observation> freshSeen = new CopyOnWriteArrayList<>();
+      PodStatusSource freshSource = new PodStatusSource(cluster.client(), fresh);
+      freshSource.start(freshSeen::add);
+      try {
+        assertFirstSightReported(freshSeen);
+      } finally {
+        freshSource.close();
+      }
+    }
+  }
+
+  @Test
+  void aPodListedBeforeItsRuntimeClassIsStillTakenForAGvisorPod() throws Exception {
+    source.close();
+    watch.close();
+    PodRef pod = cluster.createRunningPod("default", "slow-rc", "node-a", "gvisor", "app", "64Mi");
+    cluster.terminateContainersLikeKubelet(pod, 128);
+    // a slow answer for the RuntimeClasses: the pods' list must not be judged without them
+    cluster.delayResponses((method, path) -> path.contains("/runtimeclasses"), Duration.ofSeconds(2));
+    try (PodWatch fresh = new PodWatch(cluster.client(), "node-a", "runsc")) {
+      List<Observation> freshSeen = new CopyOnWriteArrayList<>();
+      PodStatusSource freshSource = new PodStatusSource(cluster.client(), fresh);
+      freshSource.start(freshSeen::add);
+      fresh.start();
+      try {
+        assertFirstSightReported(freshSeen);
+      } finally {
+        cluster.stopDelaying();
+        freshSource.close();
+      }
+    }
+  }
 }

@@ -55,6 +55,13 @@ class PodWatchTest {
   @Test
   void aPodsModelIsReusedUntilThePodChanges() throws InterruptedException {
     PodRef ref = cluster.createRunningPod("default", "kept", "node-a", "gvisor", "c", "64Mi");
+    // the stand-in creates the pod and then writes its status: wait for the last version, or the
+    // status update would (rightly) make the model again between the lookups below
+    String lastVersion = cluster.client().pods().inNamespace("default").withName("kept").get().getMetadata()
+        .getResourceVersion();
+    assertTrue(Await.until(() -> watch.cachedPod(ref.uid())
+        .map(pod -> lastVersion.equals(pod.getMetadata().getResourceVersion())).orElse(false),
+        Duration.ofSeconds(10), Duration.ofMillis(20)), "the pod's last version is not cached");
     WatchedPod first = await(ref).orElseThrow();
     assertSame(first, watch.byUid(ref.uid()).orElseThrow(), "made again for the same pod");
     assertTrue(watch.all().stream().anyMatch(pod -> pod == first), "all() makes it again");
