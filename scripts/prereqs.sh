@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a Debian machine, only what is missing:
-# a JDK 17+ and Maven (build), runsc (gVisor) and a static busybox (the sandboxes' rootfs).
+# a JDK 17+ and Maven (build), runsc (gVisor), a static busybox (the sandboxes' rootfs) and promtool.
 # Needs root for apt-get; does nothing when everything is there already. (The cgroup v2 VM test's own
 # needs are scripts/vm/prepare.sh's, which test.sh runs.)
 set -euo pipefail
@@ -9,6 +9,8 @@ missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v runsc >/dev/null 2>&1 || missing+=(runsc)
+# promtool (Debian's prometheus package): Prometheus's own parser checks the agent's /metrics
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # busybox-static puts a statically linked busybox at /bin/busybox; a dynamic one cannot run in a sandbox
 if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
   missing+=(busybox-static)

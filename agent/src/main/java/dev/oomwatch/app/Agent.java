@@ -84,6 +84,7 @@ public final class Agent implements AutoCloseable {
         .podCgroup(cgroup::podCgroupPath)
         .clock(clock)
         .build();
+    metrics.registerPodOomKills(podWatch, cgroup::oomKillsCounted);
     kmsg.ifPresent(sources::add);
     sources.add(cgroup);
     sources.add(runsc);
@@ -164,6 +165,10 @@ public final class Agent implements AutoCloseable {
         samples -> sourceHealth().forEach(h -> samples.add(h.live() ? 1 : 0, h.source(), h.state().name())));
     metrics.registerCounter("oomwatch_source_start_retries", "Source starts that failed and were retried",
         supervisor::startRetries);
+    metrics.registerGauge("oomwatch_oom_detection_up",
+        "1 while at least one source that can see OOM kills (kernel log, cgroups) is live, else 0: the agent is deaf",
+        List.of(), samples -> samples.add(supervisor.anyOomCapableLive() ? 1 : 0));
+    metrics.registerBuildInfo(BuildInfo.version());
     sources.forEach(source -> source.registerMetrics(metrics));
   }
 

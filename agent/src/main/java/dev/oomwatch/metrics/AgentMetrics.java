@@ -4,6 +4,8 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -20,6 +22,7 @@ import java.util.function.LongSupplier;
  */
 public final class AgentMetrics {
   private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final PodOomKillCounter podKills = new PodOomKillCounter();
   private final Counter incidentsDetected = Counter.builder()
       .name("oomwatch_incidents_detected_total")
       .help("OOM kills of gVisor sandboxes detected on this node, by the verdict they were first detected with"
@@ -77,13 +80,58 @@ public final class AgentMetrics {
       .name("oomwatch_incidents_expired_total")
       .help("OOMIncidents deleted because they were older than the TTL")
       .register(registry);
+  private final Histogram detection = Histogram.builder()
+      .name("oomwatch_detection_seconds")
+      .help("Time from an OOM kill (the kernel log's timestamp, or the cgroup poll that saw it) to the agent's"
+          + " incident about it, for kills whose OOMIncident was then created (not those seen before)")
+      .classicUpperBounds(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+      .classicOnly()
+      .register(registry);
   private final Gauge pendingIncidents = Gauge.builder()
       .name("oomwatch_incidents_pending")
       .help("Incidents detected but not yet created in the API")
       .register(registry);
 
+  /**
+   * Counts the kill reported as incident {@code incidentName} of {@code pod} in the pod's
+   * {@code oomwatch_pod_oom_kills_total}, unless counted before (see {@link #registerPodOomKills}).
+   */
+  public void killOf(dev.oomwatch.model.PodRef pod, String incidentName) {
+    podKills.killOf(pod, incidentName);
+  }
+
+  /**
+   * Registers {@code oomwatch_pod_oom_kills_total{namespace,pod}}, one series per gVisor pod of
+   * {@code pods}, counting the kills noted with {@link #killOf} and raised to what the pod's cgroups
+   * count ({@code cgroupKills}, by pod uid). Once, at start.
+   */
+  public void registerPodOomKills(dev.oomwatch.model.GvisorPods pods,
+      java.util.function.Function<String, java.util.OptionalLong> cgroupKills) {
+    podKills.register(this, pods, cgroupKills);
+  }
+
   public void incidentDetected(String verdict) {
     incidentsDetected.labelValues(verdict).inc();
+  }
+
+  /** An incident created for the first time, detected {@code latency} after its kill (skew below 0 counts as 0). */
+  public void detectedAfter(java.time.Duration latency) {
+    detection.observe(latency.isNegative() ? 0 : latency.toNanos() / 1e9);
+  }
+
+  /**
+   * {@code oomwatch_build_info{version,java_version}} = 1: which build runs where (a gauge, by convention).
+   *
+   * @param version the agent's version, e.g. from its jar's manifest
+   */
+  public void registerBuildInfo(String version) {
+    // an Info metric: the client appends _info and exports it as a gauge of 1 in the text format
+    Info.builder()
+        .name("oomwatch_build")
+        .help("The agent's build: always 1, the version in the labels")
+        .labelNames("version", "java_version")
+        .register(registry)
+        .addLabelValues(version, System.getProperty("java.runtime.version", "unknown"));
   }
 
   public void incidentReported(String outcome) {
@@ -157,6 +205,20 @@ public final class AgentMetrics {
         .name(name)
         .help(help)
         .callback(cb -> cb.call(value.getAsLong()))
+        .register(registry);
+  }
+
+  /**
+   * A counter with labels whose samples are read at scrape time, like {@link #registerGauge} ({@code _total}
+   * is appended to {@code name}). Each series must never fall while it exists.
+   */
+  public void registerLabelledCounter(String name, String help, List<String> labelNames,
+      Consumer<LabelledSamples> samples) {
+    CounterWithCallback.builder()
+        .name(name)
+        .help(help)
+        .labelNames(labelNames.toArray(String[]::new))
+        .callback(cb -> samples.accept(cb::call))
         .register(registry);
   }
 

@@ -97,6 +97,7 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     OOMIncidentStatus current = incident.getStatus();
     if (current != null && current.getPhase() != null
         && Objects.equals(current.getObservedGeneration(), generation(incident))) {
+      countKill(incident, current.getPhase()); // an agent restart reads its incidents back
       return UpdateControl.noUpdate();
     }
     // trust before anything is written on a pod (and before the spec is even used)
@@ -150,9 +151,23 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
       status.setMessage("The pod no longer exists; nothing was written on it.");
     }
     metrics.incidentReported(status.getPhase());
+    countKill(incident, status.getPhase());
     status.setReportedAt(clock.instant().toString());
     incident.setStatus(status);
     return UpdateControl.patchStatus(incident);
+  }
+
+  /**
+   * Counts the kill in the pod's {@code oomwatch_pod_oom_kills_total} when the agent itself decided the
+   * incident is one (the status is the agent's alone: a subresource a tenant cannot write).
+   */
+  private void countKill(OOMIncident incident, String phase) {
+    OOMIncidentSpec spec = incident.getSpec();
+    if ((OOMIncidentStatus.REPORTED.equals(phase) || OOMIncidentStatus.RECORDED.equals(phase)) && spec != null
+        && spec.getPodName() != null && spec.getPodUid() != null) {
+      metrics.killOf(new PodRef(incident.getMetadata().getNamespace(), spec.getPodName(), spec.getPodUid()),
+          incident.getMetadata().getName());
+    }
   }
 
   private static long generation(OOMIncident incident) {

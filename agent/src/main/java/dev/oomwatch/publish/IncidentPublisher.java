@@ -275,6 +275,8 @@ public final class IncidentPublisher implements AutoCloseable {
     try {
       client.resources(OOMIncident.class).inNamespace(incident.pod().namespace()).resource(resource).create();
       metrics.incidentDetected(incident.verdict().display());
+      metrics.detectedAfter(Duration.between(incident.killedAt(), incident.detectedAt()));
+      metrics.killOf(incident.pod(), incident.id());
       LOG.info("OOM kill of gVisor pod {}: {} at {}{}, verdict {}; reported as OOMIncident {}",
           incident.pod(), incident.victimText(), incident.killedAt(),
           incident.limitBytes().isPresent() ? ", limit " + ByteSizes.quantity(incident.limitBytes().getAsLong()) : "",
@@ -302,6 +304,7 @@ public final class IncidentPublisher implements AutoCloseable {
       if (merged == existing.getSpec()) {
         LOG.debug("OOMIncident {} exists already with all we know: kill seen before", incident.id());
         metrics.incidentSeenBefore();
+        metrics.killOf(incident.pod(), incident.id());
         return Attempt.FINISHED;
       }
       // a JSON patch replacing the whole spec, guarded by the resourceVersion: lists are replaced, never
@@ -314,6 +317,7 @@ public final class IncidentPublisher implements AutoCloseable {
       LOG.debug("OOMIncident {} of pod {}: more evidence, verdict {}", incident.id(), incident.pod(),
           merged.getVerdict());
       metrics.incidentMerged();
+      metrics.killOf(incident.pod(), incident.id());
       return Attempt.FINISHED;
     } catch (KubernetesClientException e) {
       if (testedVersion != null && e.getCode() == UNPROCESSABLE && changedSince(testedVersion,

@@ -76,6 +76,7 @@ final class CgroupPoller {
   private final CgroupMemoryReader reader;
   private final PodCgroupFinder finder = new PodCgroupFinder();
   private final Map<String, PodState> pods = new HashMap<>();
+  private final PodMemoryReadings readings = new PodMemoryReadings();
   private final List<String> childNames = new ArrayList<>();
 
   private CgroupLayout layout;
@@ -95,6 +96,11 @@ final class CgroupPoller {
   /** The pod's cgroup path as found by a poll; any thread (the finder's cache is concurrent). */
   Optional<String> podCgroupPath(String podUid) {
     return finder.known(podUid);
+  }
+
+  /** The latest figures of each followed pod, for {@code /metrics}; read from any thread. */
+  PodMemoryReadings readings() {
+    return readings;
   }
 
   int followedPods() {
@@ -132,7 +138,7 @@ final class CgroupPoller {
         }
         PodCgroup pod = found.get();
         state = new PodState(uid, new TrackedCgroup(version, pod.directory(), pod.cgroupPath(),
-            Optional.empty()));
+            Optional.empty()), readings.follow(watchedPod.ref()));
         pods.put(uid, state);
       }
       state.seenAtPoll = poll;
@@ -140,6 +146,7 @@ final class CgroupPoller {
         log.debug("the cgroup of pod {} is gone; forgetting it", uid);
         pods.remove(uid);
         finder.forget(uid);
+        readings.forget(uid);
         state.close();
         withoutCgroup++;
       }
@@ -212,6 +219,8 @@ final class CgroupPoller {
       emitLimitHit(state, version, now, sink);
     }
     emitSample(state, version, now, sink);
+    state.reading.update(pod.usage, isLimited(pod.limit) ? pod.limit : -1, isNearLimit(pod),
+        killsCounted(state, version));
     pod.keepCounters();
     for (TrackedCgroup child : state.children.values()) {
       child.keepCounters();
@@ -341,10 +350,31 @@ final class CgroupPoller {
     }
   }
 
+  private boolean isNearLimit(TrackedCgroup pod) {
+    return isLimited(pod.limit) && pod.usage >= 0 && pod.usage >= (long) (pod.limit * nearLimitShare);
+  }
+
+  /**
+   * The kills the pod's cgroups count now: on v2 the pod cgroup's hierarchical counter, which keeps
+   * them all; on v1 the pod's own and its live children's (a sandbox's count goes with its cgroup, so
+   * this can fall), -1 when none was readable.
+   */
+  private static long killsCounted(PodState state, int version) {
+    long kills = state.pod.oomKill;
+    if (version == 1) {
+      for (TrackedCgroup child : state.children.values()) {
+        if (child.oomKill >= 0) {
+          kills = Math.max(kills, 0) + child.oomKill;
+        }
+      }
+    }
+    return kills < 0 ? -1 : kills;
+  }
+
   private void emitSample(PodState state, int version, Instant now, Consumer<Observation> sink) {
     TrackedCgroup pod = state.pod;
     boolean known = isLimited(pod.limit) && pod.usage >= 0;
-    boolean near = known && pod.usage >= (long) (pod.limit * nearLimitShare);
+    boolean near = isNearLimit(pod);
     if (!near && !(state.nearLimit && known)) {
       return;
     }
@@ -422,6 +452,7 @@ final class CgroupPoller {
       state.close();
     }
     pods.clear();
+    readings.forgetAll();
   }
 
   private void forgetPodsNotSeenAt(long poll) {
@@ -431,6 +462,7 @@ final class CgroupPoller {
       if (state.seenAtPoll != poll) {
         states.remove();
         finder.forget(state.uid);
+        readings.forget(state.uid);
         state.close();
       }
     }
@@ -444,6 +476,7 @@ final class CgroupPoller {
   private static final class PodState implements AutoCloseable {
     final String uid;
     final TrackedCgroup pod;
+    final PodMemoryReadings.Reading reading;
     final Map<String, TrackedCgroup> children = new LinkedHashMap<>();
     long seenAtPoll;
     long listings;
@@ -452,9 +485,10 @@ final class CgroupPoller {
     Optional<String> onlyChildBefore = Optional.empty();
     boolean nearLimit;
 
-    PodState(String uid, TrackedCgroup pod) {
+    PodState(String uid, TrackedCgroup pod, PodMemoryReadings.Reading reading) {
       this.uid = uid;
       this.pod = pod;
+      this.reading = reading;
     }
 
     @Override

@@ -16,6 +16,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -171,6 +172,15 @@ public final class CgroupSource implements Source {
         counters.parseErrors::get);
     metrics.registerCounter("oomwatch_cgroup_signals", "cgroup counter rises seen (kills and limit hits)",
         counters.signalsEmitted::get);
+    poller.readings().register(metrics);
+  }
+
+  /**
+   * The OOM kills the pod's memory cgroups count now, once a poll has read them: on cgroup v2 every
+   * kill since the pod started; on v1 only those in cgroups that still exist. Callable from any thread.
+   */
+  public OptionalLong oomKillsCounted(String podUid) {
+    return poller.readings().oomKills(podUid);
   }
 
   /** The layout the latest successful poll read, for logs and {@code /readyz}. */

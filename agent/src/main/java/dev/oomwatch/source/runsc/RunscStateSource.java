@@ -18,8 +18,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -111,6 +113,7 @@ public final class RunscStateSource implements Source {
   private final AtomicLong metricScrapes = new AtomicLong();
   private final AtomicLong metricScrapeFailures = new AtomicLong();
   private final AtomicLong memorySamples = new AtomicLong();
+  private final ContainerMemoryReadings containerMemory = new ContainerMemoryReadings();
   private final AtomicLong memorySampleFailures = new AtomicLong();
 
   private volatile Part statePart;
@@ -255,6 +258,7 @@ public final class RunscStateSource implements Source {
     metrics.registerCounter("oomwatch_runsc_metric_bodies_too_large",
         "Scrapes of the runsc metric server refused because its page was larger than 4 MiB",
         this::metricBodiesTooLarge);
+    containerMemory.register(metrics);
   }
 
   @Override
@@ -460,11 +464,19 @@ public final class RunscStateSource implements Source {
       while (!closed.await(statsInterval.toNanos(), TimeUnit.NANOSECONDS)) {
         List<SandboxTracker.LiveSandbox> live = tracker.snapshot().live();
         if (live.isEmpty()) {
+          containerMemory.roundDone();
           continue;
         }
+        Map<String, SandboxRef> sandboxes = new HashMap<>();
+        live.forEach(sandbox -> sandboxes.put(sandbox.ref().sandboxId(), sandbox.ref()));
         try {
-          RunscStatsSampler.Round round = sampler.sample(clock::instant, live, this::sentryRuns,
-              this::emit);
+          RunscStatsSampler.Round round = sampler.sample(clock::instant, live, this::sentryRuns, observation -> {
+            if (observation instanceof ContainerMemorySample sample && sandboxes.get(sample.sandboxId()) != null
+                && sandboxes.get(sample.sandboxId()).podName() != null) {
+              containerMemory.sampled(sandboxes.get(sample.sandboxId()), sample);
+            }
+            emit(observation);
+          });
           memorySampleFailures.addAndGet(round.failures());
           statsPart = round.problem()
               .map(problem -> new Part(State.FAILED, problem))
@@ -474,6 +486,8 @@ public final class RunscStateSource implements Source {
         } catch (RuntimeException e) {
           statsPart = new Part(State.FAILED, "sampling container memory failed: " + e);
           log.warn("sampling container memory with runsc events failed", e);
+        } finally {
+          containerMemory.roundDone();
         }
       }
     } catch (InterruptedException e) {

@@ -6,6 +6,7 @@ import static dev.oomwatch.source.runsc.RunscFixtures.V1_SENTRY_PID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.ContainerMemorySample;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.SandboxRef;
@@ -215,6 +216,42 @@ class RunscStatsSamplerTest {
         .findFirst().orElseThrow();
     assertEquals(2547712, sample.usageBytes());
     assertEquals(V1_SANDBOX_ID, sample.containerId());
+  }
+
+  @Test
+  void eachSampledContainerIsASeriesUntilItsSandboxGoes() throws Exception {
+    FakeProc proc = new FakeProc(Files.createDirectories(dir.resolve("proc")))
+        .running(V1_SENTRY_PID, 1);
+    Path root = Files.createDirectories(dir.resolve("root"));
+    Path state = root.resolve(new StateFileName(V1_SANDBOX_ID, V1_SANDBOX_ID).fileName());
+    Files.write(state, RunscFixtures.bytes(RunscFixtures.STATE_FILE));
+    AgentMetrics metrics = new AgentMetrics();
+    try (RunscStateSource source = RunscStateSource.builder()
+        .runscRoot(root).procRoot(proc.root()).runscBinary(fakeRunsc()).sampleEverySandbox(true)
+        .pollInterval(Duration.ofMillis(10)).statsInterval(Duration.ofMillis(50))
+        .build()) {
+      source.registerMetrics(metrics);
+      source.start(observation -> { });
+      Await.orFail("a container series", () -> exposition(metrics).contains("oomwatch_container_memory_usage_bytes{"));
+      String line = exposition(metrics).lines().filter(l -> l.startsWith("oomwatch_container_memory_usage_bytes{"))
+          .findFirst().orElseThrow();
+      assertTrue(line.contains("container=\"" + RunscStatsSampler.SANDBOX_CONTAINER_NAME + "\"") && line.endsWith(" 2547712.0"),
+          line);
+      Files.delete(state);
+      proc.gone(V1_SENTRY_PID);
+      Await.orFail("the series gone with the sandbox",
+          () -> !exposition(metrics).contains("oomwatch_container_memory_usage_bytes{"));
+    }
+  }
+
+  private static String exposition(AgentMetrics metrics) {
+    var out = new java.io.ByteArrayOutputStream();
+    try {
+      metrics.writeTo(out);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   @Test
