@@ -291,6 +291,17 @@ class MonitoringChartTest {
     assertEquals("replace", first.getAction());
   }
 
+  @Test
+  void aGroupWithEveryAlertOffIsLeftOutNotRenderedEmpty() {
+    RenderedChart chart = RenderedChart.render("-f", ChartTools.chartDir().resolve("ci/monitoring-values.yaml").toString(),
+        "--set", "prometheusRule.alerts.oomKilled.enabled=false",
+        "--set", "prometheusRule.alerts.nearMemoryLimit.enabled=false",
+        "--set", "prometheusRule.alerts.memoryLimitNotEnforced.enabled=false");
+    List<RuleGroup> groups = chart.one(PrometheusRule.class).getSpec().getGroups();
+    assertEquals(List.of("gvisor-oom-watcher.agent"), groups.stream().map(RuleGroup::getName).toList());
+    assertTrue(groups.stream().allMatch(g -> g.getRules() != null && !g.getRules().isEmpty()));
+  }
+
   private static List<Rule> rules(RenderedChart chart) {
     PrometheusRule rule = chart.one(PrometheusRule.class);
     assertEquals("kube-prometheus-stack", rule.getMetadata().getLabels().get("release"));
