@@ -148,13 +148,7 @@ public final class Agent implements AutoCloseable {
 
   /** The current value of an unlabelled metric as {@code /metrics} shows it, or -1 when absent (tests, demo). */
   public double metricValue(String name) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    try {
-      metrics.writeTo(out);
-    } catch (IOException e) {
-      return -1;
-    }
-    return out.toString(java.nio.charset.StandardCharsets.UTF_8).lines().filter(l -> l.startsWith(name + " "))
+    return metrics.text().lines().filter(l -> l.startsWith(name + " "))
         .mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1).trim())).findFirst().orElse(-1);
   }
 

@@ -229,6 +229,20 @@ public final class AgentMetrics {
     void add(double value, String... labelValues);
   }
 
+  /**
+   * Every metric in the Prometheus text format, as {@code /metrics} serves it: for the demo and the tests,
+   * which read values back.
+   */
+  public String text() {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      writeTo(out);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e); // a byte array does not fail
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   /** Writes every metric in the Prometheus text format. */
   public void writeTo(OutputStream out) throws IOException {
     new PrometheusTextFormatWriter(false).write(out, registry.scrape());

@@ -17,9 +17,6 @@ import dev.oomwatch.publish.IncidentPublisher;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.EmbeddedCluster;
 import dev.oomwatch.testing.ScriptedSource;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -164,12 +161,6 @@ class DetectorTest {
   }
 
   private String metricsText() {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try {
-      metrics.writeTo(out);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-    return out.toString(StandardCharsets.UTF_8);
+    return metrics.text();
   }
 }

@@ -7,9 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
@@ -55,9 +53,7 @@ class PodOomKillCounterTest {
   }
 
   private String exposition() throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    metrics.writeTo(out);
-    return out.toString(StandardCharsets.UTF_8);
+    return metrics.text();
   }
 
   @Test

@@ -18,9 +18,6 @@ import dev.oomwatch.publish.IncidentResources;
 import dev.oomwatch.testing.EmbeddedCluster;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -197,14 +194,8 @@ class ForgedIncidentTest {
   }
 
   private double refused(String reason) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try {
-      metrics.writeTo(out);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
     String prefix = "oomwatch_incidents_refused_total{reason=\"" + reason + "\"} ";
-    return out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith(prefix))
+    return metrics.text().lines().filter(l -> l.startsWith(prefix))
         .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length()))).findFirst().orElse(0);
   }
 }

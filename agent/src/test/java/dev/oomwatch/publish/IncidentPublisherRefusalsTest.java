@@ -20,8 +20,6 @@ import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.CapturedLog;
 import dev.oomwatch.testing.EmbeddedCluster;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -100,13 +98,7 @@ class IncidentPublisherRefusalsTest {
   }
 
   private String metrics() {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try {
-      metrics.writeTo(out);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    return out.toString(StandardCharsets.UTF_8);
+    return metrics.text();
   }
 
   @ParameterizedTest(name = "HTTP {0}")

@@ -15,8 +15,6 @@ import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.podreport.PodEventRecorder;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.EmbeddedCluster;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -65,13 +63,7 @@ class IncidentPublisherTest {
   }
 
   private String metrics() {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try {
-      metrics.writeTo(out);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    return out.toString(StandardCharsets.UTF_8);
+    return metrics.text();
   }
 
   @Test

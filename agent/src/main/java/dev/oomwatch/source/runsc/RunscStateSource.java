@@ -471,9 +471,11 @@ public final class RunscStateSource implements Source {
         live.forEach(sandbox -> sandboxes.put(sandbox.ref().sandboxId(), sandbox.ref()));
         try {
           RunscStatsSampler.Round round = sampler.sample(clock::instant, live, this::sentryRuns, observation -> {
-            if (observation instanceof ContainerMemorySample sample && sandboxes.get(sample.sandboxId()) != null
-                && sandboxes.get(sample.sandboxId()).podName() != null) {
-              containerMemory.sampled(sandboxes.get(sample.sandboxId()), sample);
+            if (observation instanceof ContainerMemorySample sample) {
+              SandboxRef sandbox = sandboxes.get(sample.sandboxId());
+              if (sandbox != null && sandbox.podName() != null) {
+                containerMemory.sampled(sandbox, sample);
+              }
             }
             emit(observation);
           });

@@ -10,9 +10,7 @@ import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.source.cgroup.CgroupFixtures.Phase;
 import dev.oomwatch.source.cgroup.CgroupFixtures.V2Layout;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -54,9 +52,7 @@ class PodMemoryMetricsTest {
   }
 
   private String exposition() throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    metrics.writeTo(out);
-    return out.toString(StandardCharsets.UTF_8);
+    return metrics.text();
   }
 
   @Test

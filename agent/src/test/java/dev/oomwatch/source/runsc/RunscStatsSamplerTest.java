@@ -245,13 +245,7 @@ class RunscStatsSamplerTest {
   }
 
   private static String exposition(AgentMetrics metrics) {
-    var out = new java.io.ByteArrayOutputStream();
-    try {
-      metrics.writeTo(out);
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    return metrics.text();
   }
 
   @Test
