@@ -38,6 +38,11 @@ public class OOMIncident extends CustomResource<OOMIncidentSpec, OOMIncidentStat
    */
   public static final String NODE_LABEL = "oomwatch.dev/node";
   /**
+   * Label holding the uid of the pod the incident is about, so that the agent can ask for one pod's
+   * incidents (to find the incident of a kill that a later signal names differently).
+   */
+  public static final String POD_UID_LABEL = "oomwatch.dev/pod-uid";
+  /**
    * Annotation the agent puts on every incident it creates, {@link #ownerValue}: it binds the incident to
    * the node and the pod uid. Anyone allowed to create OOMIncidents can copy it, so it tells the agent's
    * incidents from ones written by mistake or by other tools, not from a deliberate forgery: that is the
