@@ -4,6 +4,7 @@ import dev.oomwatch.model.IncidentIds;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Categories;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Kind;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -23,6 +24,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Singular("oomincident")
 @Plural("oomincidents")
 @ShortNames("oomi")
+// Listed by `kubectl get oomwatch`. Not in the category `all`: `kubectl get all` would then list every
+// incident (one per kill, kept for the TTL) among a namespace's workloads, which that command is for.
+@Categories("oomwatch")
 @AdditionalPrinterColumn(name = "Pod", jsonPath = ".spec.podName", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Verdict", jsonPath = ".spec.verdict", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Limit", jsonPath = ".spec.memoryLimit", type = AdditionalPrinterColumn.Type.STRING)
@@ -30,6 +34,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Node", jsonPath = ".spec.nodeName", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Killed", jsonPath = ".spec.killedAt", type = AdditionalPrinterColumn.Type.DATE, priority = 1)
 @AdditionalPrinterColumn(name = "Reported", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Reported-Since", jsonPath = ".status.conditions[?(@.type==\"Reported\")].lastTransitionTime", type = AdditionalPrinterColumn.Type.DATE, priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class OOMIncident extends CustomResource<OOMIncidentSpec, OOMIncidentStatus> implements Namespaced {
   /**
