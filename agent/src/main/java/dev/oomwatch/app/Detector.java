@@ -3,6 +3,7 @@ package dev.oomwatch.app;
 import dev.oomwatch.inference.Finding;
 import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.ContainerExit;
 import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.KernelOomKill;
 import dev.oomwatch.model.Observation;
@@ -31,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * pod that is still not a watched gVisor pod then is counted as ignored. A kernel kill older than the
  * incident TTL is skipped (counted, one DEBUG line): the kernel log is replayed from the start of its
  * ring buffer at every start, and such a kill's incident, if it had one, was deleted for its age, so it
- * would otherwise be reported again as new. {@link #accept} is thread-safe and never blocks.
+ * would otherwise be reported again as new; so is a container status saying {@code OOMKilled} that old.
+ * {@link #accept} is thread-safe and never blocks.
  */
 final class Detector implements AutoCloseable {
   static final Duration POD_CACHE_GRACE = Duration.ofSeconds(5);
@@ -80,6 +82,9 @@ final class Detector implements AutoCloseable {
       if (observation instanceof KernelOomKill kill && expired(kill)) {
         return;
       }
+      if (observation instanceof ContainerExit exit && exit.oomKilled() && expired(exit)) {
+        return;
+      }
       List<Finding> findings = fusion.accept(observation, pods);
       if (!findings.isEmpty()) {
         findings.forEach(this::report);
@@ -112,6 +117,19 @@ final class Detector implements AutoCloseable {
     metrics.killExpired();
     LOG.debug("kernel OOM kill of {} pid {} (kmsg #{}) at {} is older than the incident TTL {}: not reported",
         kill.task(), kill.pid(), kill.sequence(), kill.killedAt(), incidentTtl);
+    return true;
+  }
+
+  /**
+   * Kubelet's OOMKilled older than the incident TTL (a pod's {@code lastState} keeps it for as long as the
+   * pod lives, and every agent start sees it again): its incident, if any, was deleted for its age.
+   */
+  private boolean expired(ContainerExit exit) {
+    if (!exit.finishedAt().isBefore(clock.instant().minus(incidentTtl))) {
+      return false;
+    }
+    LOG.debug("container {} of pod {} OOMKilled at {}, older than the incident TTL {}: not reported",
+        exit.container(), exit.pod(), exit.finishedAt(), incidentTtl);
     return true;
   }
 

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -23,6 +24,15 @@ import picocli.CommandLine.Option;
 final class AgentCommand implements Callable<Integer> {
   @Option(names = "--config", description = "YAML file with any of the settings below")
   Path configFile;
+
+  @Option(names = "--log-format", description = "Log lines as 'text' (default) or 'json': one JSON object per"
+      + " line (env OOMWATCH_LOG_FORMAT).")
+  void logFormat(String format) {
+    if (!format.equals("text") && !format.equals("json")) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--log-format must be 'text' or 'json', not '" + format + "'");
+    }
+  }
 
   @Option(names = "--node-name", description = "This node's name (env NODE_NAME). Required.")
   String nodeName;

@@ -1,5 +1,6 @@
 package dev.oomwatch.cli;
 
+import dev.oomwatch.logging.JsonLogProvider;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -16,7 +17,29 @@ import picocli.CommandLine.Command;
     subcommands = {AgentCommand.class})
 public final class Main implements Runnable {
   public static void main(String[] args) {
+    selectLogFormat(args, System.getenv("OOMWATCH_LOG_FORMAT"));
     System.exit(new CommandLine(new Main()).execute(args));
+  }
+
+  /**
+   * JSON log lines when {@code --log-format=json} (or {@code --log-format json}) is given, else when env
+   * {@code OOMWATCH_LOG_FORMAT} is {@code json}: selects {@link JsonLogProvider} through
+   * {@code slf4j.provider} before the first logger exists (picocli loads the commands, whose loggers are
+   * static, so this cannot wait for it to parse the flag). The flag is declared on {@code agent} too,
+   * where picocli validates it. An explicit {@code -Dslf4j.provider} is left alone.
+   */
+  static void selectLogFormat(String[] args, String env) {
+    String format = env;
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].startsWith("--log-format=")) {
+        format = args[i].substring("--log-format=".length());
+      } else if (args[i].equals("--log-format") && i + 1 < args.length) {
+        format = args[i + 1];
+      }
+    }
+    if ("json".equals(format) && System.getProperty("slf4j.provider") == null) {
+      System.setProperty("slf4j.provider", JsonLogProvider.NAME);
+    }
   }
 
   @Override

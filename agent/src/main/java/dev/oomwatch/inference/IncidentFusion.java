@@ -44,7 +44,14 @@ import org.slf4j.LoggerFactory;
  * verdict is the strongest they support:
  *
  * <ul>
- *   <li>{@code Confirmed}: the kernel logged the kill, or a cgroup {@code oom_kill} counter rose;
+ *   <li>{@code Confirmed}: the kernel logged the kill, or a cgroup {@code oom_kill} counter rose, or
+ *       kubelet wrote reason {@code OOMKilled} for a container of the pod (newer runsc shims on cgroup
+ *       v2 report it themselves). Kubelet's statement names no sandbox, so an incident it opens is held
+ *       back for {@link FusionSettings#likelyWindow} (agent clock): a kernel, cgroup or runsc signal of
+ *       the same kill that arrives within it, in whichever order, gives the incident the sandbox's name
+ *       ({@link IncidentIds#forSandbox}), the name those signals give alone — so one kill is one incident
+ *       also when an agent restart re-sees both. An incident's name is fixed once it is first reported;
+ *       its verdict never drops below what kubelet said;
  *   <li>{@code Likely}: the sandbox died (its sentry exited) within {@link FusionSettings#likelyWindow}
  *       of its pod cgroup hitting the limit (v1 {@code failcnt} with the peak at the limit; v2
  *       {@code max}/{@code oom}), and a cgroup poll that started after the death counted no kill. The
@@ -159,6 +166,12 @@ public final class IncidentFusion {
     Instant killedAt;
     Instant detectedAt;
     Instant lastSignal;
+    /** Set while an incident only kubelet's OOMKilled opened waits for a signal naming its sandbox. */
+    Instant heldUntil;
+    /** Whether it was reported: its name is fixed from then on. */
+    boolean reported;
+    /** When (agent clock) a signal last joined it: old signals re-seen after a restart join it for a window too. */
+    Instant lastHeard;
     final List<Evidence> evidence = new ArrayList<>();
     final Set<String> sources = new HashSet<>();
   }
@@ -264,6 +277,11 @@ public final class IncidentFusion {
         }
       }
       decideWaiting(state, pod, now, findings);
+      for (Open open : state.open) {
+        if (!open.reported && open.heldUntil != null && !now.isBefore(open.heldUntil) && pod.isPresent()) {
+          findings.add(found(pod.get(), open)); // nothing named the sandbox: reported under kubelet's name
+        }
+      }
       for (Iterator<PendingExit> pending = state.pendingExits.iterator(); pending.hasNext(); ) {
         PendingExit exit = pending.next();
         if (!now.isBefore(exit.noticedAt().plus(settings.stopWait()))) {
@@ -280,7 +298,9 @@ public final class IncidentFusion {
         }
       }
       state.limitHits.removeIf(hit -> olderThan(hit.snapshot().sampledAt(), settings.sameKillWindow(), now));
-      state.open.removeIf(open -> olderThan(open.lastSignal, settings.sameKillWindow(), now));
+      state.open.removeIf(open -> (open.reported || open.heldUntil == null)
+          && olderThan(open.lastSignal, settings.sameKillWindow(), now)
+          && olderThan(open.lastHeard, settings.sameKillWindow(), now));
       if (pod.isEmpty() && !state.waits()) {
         it.remove();
       }
@@ -366,7 +386,14 @@ public final class IncidentFusion {
       if (open.get().limit.isEmpty()) {
         open.get().limit = signal.snapshot().limitBytes();
       }
-      findings.add(found(pod.get(), open.get()));
+      if (!open.get().reported && open.get().sandboxId.isEmpty()) {
+        open.get().sandboxId = signal.sandboxId();
+      }
+      if (open.get().sandboxId.isPresent()) {
+        findings.add(found(pod.get(), open.get()));
+      } else {
+        reportUnlessHeld(pod.get(), open.get(), findings); // the death that names the sandbox may follow
+      }
       return;
     }
     state.limitHits.add(signal);
@@ -401,6 +428,9 @@ public final class IncidentFusion {
             || within(o.lastSignal, died.noticedAt(), settings.sameKillWindow()))
         .findFirst();
     if (open.isPresent()) {
+      if (!open.get().reported && open.get().sandboxId.isEmpty()) {
+        open.get().sandboxId = Optional.of(died.sandbox().sandboxId());
+      }
       add(open.get(), evidence);
       findings.add(found(pod.get(), open.get()));
       return;
@@ -418,6 +448,10 @@ public final class IncidentFusion {
 
   private void onContainerExit(ContainerExit exit, GvisorPods gvisorPods, List<Finding> findings) {
     Optional<WatchedPod> pod = gvisorPods.byUid(exit.pod().uid());
+    if (pod.isPresent() && exit.oomKilled()) {
+      onOomKilled(pod.get(), exit, findings);
+      return;
+    }
     if (pod.isEmpty() || !looksLikeSandboxDeath(exit)) {
       return;
     }
@@ -427,7 +461,7 @@ public final class IncidentFusion {
     Optional<Open> open = recentOpen(state, exit.finishedAt());
     if (open.isPresent()) {
       add(open.get(), evidence);
-      findings.add(found(pod.get(), open.get()));
+      reportUnlessHeld(pod.get(), open.get(), findings);
       return;
     }
     if (exit.exitCode() != 0 && nearLimit(state, exit.finishedAt()) && state.exits.stream()
@@ -436,6 +470,34 @@ public final class IncidentFusion {
       state.pendingExits.add(new PendingExit(exit, evidence, clock.instant()));
     }
     state.exits.add(exit);
+  }
+
+  /**
+   * Kubelet says the runtime saw the container OOM-killed: Confirmed. It joins the incident open for the
+   * pod (raising its verdict), or opens one that is held back until a signal naming the sandbox joins it
+   * or {@link FusionSettings#likelyWindow} passes (see the class comment). Deletion or eviction does not
+   * matter: the runtime counted the kill.
+   */
+  private void onOomKilled(WatchedPod pod, ContainerExit exit, List<Finding> findings) {
+    PodState state = state(pod);
+    state.exits.add(exit);
+    Optional<Open> existing = recentOpen(state, exit.finishedAt());
+    Open open = existing.orElseGet(() -> {
+      Open held = openFor(pod, Optional.empty(), exit.finishedAt(),
+          () -> IncidentIds.forKill("kubelet-oomkilled", pod.ref(), exit.finishedAt().toEpochMilli()));
+      held.heldUntil = clock.instant().plus(settings.likelyWindow());
+      return held;
+    });
+    open.verdict = Verdict.CONFIRMED;
+    add(open, exitEvidence(exit));
+    reportUnlessHeld(pod, open, findings);
+  }
+
+  /** Reports the incident now, unless it is held back waiting for its sandbox's name. */
+  private void reportUnlessHeld(WatchedPod pod, Open open, List<Finding> findings) {
+    if (open.reported || open.heldUntil == null) {
+      findings.add(found(pod, open));
+    }
   }
 
   private void onMemorySample(MemorySample sample, GvisorPods gvisorPods, List<Finding> findings) {
@@ -555,6 +617,7 @@ public final class IncidentFusion {
         open.sandboxId = sandboxId;
       }
       open.lastSignal = max(open.lastSignal, at);
+      open.lastHeard = clock.instant();
       return open;
     }
     Open open = new Open();
@@ -563,6 +626,7 @@ public final class IncidentFusion {
     open.killedAt = at;
     open.detectedAt = clock.instant();
     open.lastSignal = at;
+    open.lastHeard = clock.instant();
     open.limit = pod.memoryLimitBytes();
     state.open.add(open);
     return open;
@@ -603,6 +667,12 @@ public final class IncidentFusion {
   }
 
   private Finding found(WatchedPod pod, Open open) {
+    if (!open.reported && open.heldUntil != null && open.sandboxId.isPresent()) {
+      // opened by kubelet's OOMKilled, joined by a signal naming the sandbox before it was reported: the
+      // name that signal gives alone (and gives again when an agent restart re-reads it)
+      open.id = IncidentIds.forSandbox(pod.ref(), open.sandboxId.get());
+    }
+    open.reported = true;
     Culprit culprit = culprit(pod, open.sandboxId);
     return new Finding.IncidentFound(new OomIncident(open.id, pod.ref(), nodeName, open.sandboxId, open.verdict,
         open.victim, open.memcg == null ? MemoryScope.UNKNOWN : open.memcg, open.limit, open.killedAt, open.detectedAt,
@@ -629,7 +699,7 @@ public final class IncidentFusion {
   private void joinOpen(WatchedPod pod, Evidence evidence, Instant at, List<Finding> findings) {
     recentOpen(state(pod), at).ifPresent(open -> {
       add(open, evidence);
-      findings.add(found(pod, open));
+      reportUnlessHeld(pod, open, findings);
     });
   }
 
@@ -637,7 +707,7 @@ public final class IncidentFusion {
     return state.open.stream().filter(o -> within(o.lastSignal, at, settings.sameKillWindow())).findFirst();
   }
 
-  private static void add(Open open, Evidence evidence) {
+  private void add(Open open, Evidence evidence) {
     boolean repeat = open.evidence.stream().anyMatch(e -> e.source().equals(evidence.source())
         && e.detail().equals(evidence.detail()));
     if (!repeat) {
@@ -645,6 +715,7 @@ public final class IncidentFusion {
       open.sources.add(evidence.source());
     }
     open.lastSignal = max(open.lastSignal, evidence.observedAt());
+    open.lastHeard = clock.instant();
   }
 
   // --- small judgements ----------------------------------------------------------------------------

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Reports an {@code OOMIncident} on its pod: a Warning Event {@code OOMKilled} (an aggregated series
  * per pod) and the pod condition {@code oomwatch.dev/SandboxOOMKilled}, then one status patch saying
- * what was reported. Every step is idempotent, so a retried or repeated reconcile writes nothing twice;
+ * what was reported: the phase and, beside it, the standard {@code Reported} condition
+ * ({@link ReportedCondition}). Every step is idempotent, so a retried or repeated reconcile writes nothing twice;
  * failures are thrown and JOSDK retries them. Reads only the API (no files, no kernel log). The agent
  * registers it with the label selector {@code oomwatch.dev/node=<node>} ({@link OOMIncident#nodeLabelValue}),
  * so it sees only its node's incidents, and deletes each once it is older than the TTL (it asks to be
@@ -153,6 +154,7 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     metrics.incidentReported(status.getPhase());
     countKill(incident, status.getPhase());
     status.setReportedAt(clock.instant().toString());
+    ReportedCondition.apply(incident.getStatus(), status, generation(incident), clock.instant());
     incident.setStatus(status);
     return UpdateControl.patchStatus(incident);
   }
@@ -190,6 +192,7 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
         + refusal.detail() + ".", IncidentLimits.MESSAGE));
     status.setObservedGeneration(generation(incident));
     status.setReportedAt(clock.instant().toString());
+    ReportedCondition.apply(incident.getStatus(), status, generation(incident), clock.instant());
     incident.setStatus(status);
     return UpdateControl.patchStatus(incident);
   }
@@ -270,6 +273,7 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     status.setMessage(IncidentLimits.cut("The API refused to write the report on the pod (" + refusal.describe()
         + "); not retried.", IncidentLimits.MESSAGE));
     status.setReportedAt(clock.instant().toString());
+    ReportedCondition.apply(incident.getStatus(), status, generation(incident), clock.instant());
     incident.setStatus(status);
     return ErrorStatusUpdateControl.patchStatus(incident).withNoRetry();
   }

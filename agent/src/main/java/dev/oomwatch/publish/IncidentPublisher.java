@@ -23,8 +23,10 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.net.HttpURLConnection;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
@@ -36,7 +38,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Creates one {@code OOMIncident} per detected kill; the JOSDK reconciler takes it from there. Creating
  * an incident that already exists (same kill seen again, e.g. after a restart re-read the kernel log)
- * merges what is new into it (evidence, a stronger verdict) or, when nothing is, changes nothing. It
+ * merges what is new into it (evidence, a stronger verdict) or, when nothing is, changes nothing. Before
+ * creating a new name, the pod's own incidents are read (one list by the node and pod-uid labels): one
+ * killed within {@link #SAME_KILL} whose sandbox is the same or unknown on either side is the same kill
+ * under another name — kubelet's {@code OOMKilled} names no sandbox, and after an agent restart it may
+ * be seen without the kernel log that named the incident — and the update is merged into it instead. It
  * also writes the warnings that have no incident ({@code NearOOM}, {@code MemoryLimitNotEnforced}).
  *
  * <p>Writes wait in a bounded queue (when it is full the oldest is dropped and counted). Each entry
@@ -66,6 +72,12 @@ public final class IncidentPublisher implements AutoCloseable {
    * 60 s); fabric8's default of 10 s turns a server that answers in 10 s into an endless timeout.
    */
   static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * Two incidents of one pod killed this close, whose sandboxes do not differ, are one kill: the fusion's
+   * same-kill window at the default poll interval. A pod's sandbox is re-created after a kill and takes
+   * seconds to fill its limit again; kills that name their (different) sandboxes are never joined.
+   */
+  static final Duration SAME_KILL = Duration.ofSeconds(30);
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL);
@@ -273,6 +285,12 @@ public final class IncidentPublisher implements AutoCloseable {
   private Attempt write(OomIncident incident) {
     OOMIncident resource = IncidentResources.toResource(incident);
     try {
+      Optional<String> sameKill = sameKillUnderAnotherName(incident);
+      if (sameKill.isPresent()) {
+        LOG.debug("OOMIncident {} of pod {} is the kill already reported as {}", incident.id(), incident.pod(),
+            sameKill.get());
+        return mergeIntoExisting(sameKill.get(), incident, resource);
+      }
       client.resources(OOMIncident.class).inNamespace(incident.pod().namespace()).resource(resource).create();
       metrics.incidentDetected(incident.verdict().display());
       metrics.detectedAfter(Duration.between(incident.killedAt(), incident.detectedAt()));
@@ -284,25 +302,58 @@ public final class IncidentPublisher implements AutoCloseable {
       return Attempt.FINISHED;
     } catch (KubernetesClientException e) {
       if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
-        return mergeIntoExisting(incident, resource);
+        return mergeIntoExisting(incident.id(), incident, resource);
       }
       return failed("OOMIncident " + incident.id() + " of pod " + incident.pod() + " not created",
           "it is not in the API", e);
     }
   }
 
+  /**
+   * The name of this agent's incident of the pod that is the same kill as {@code incident} under another
+   * name, if any (the closest in kill time); empty when {@code incident}'s own name exists.
+   */
+  private Optional<String> sameKillUnderAnotherName(OomIncident incident) {
+    List<OOMIncident> ofPod = client.resources(OOMIncident.class).inNamespace(incident.pod().namespace())
+        .withLabel(OOMIncident.NODE_LABEL, OOMIncident.nodeLabelValue(incident.node()))
+        .withLabel(OOMIncident.POD_UID_LABEL, incident.pod().uid())
+        .list().getItems();
+    if (ofPod.stream().anyMatch(i -> incident.id().equals(i.getMetadata().getName()))) {
+      return Optional.empty();
+    }
+    return ofPod.stream()
+        .filter(i -> IncidentResources.ownedBy(i, incident.node()) && incident.pod().uid().equals(i.getSpec().getPodUid()))
+        .filter(i -> sandboxesAgree(i.getSpec().getSandboxId(), incident.sandboxId()))
+        .filter(i -> killedAt(i).map(t -> Duration.between(t, incident.killedAt()).abs().compareTo(SAME_KILL) <= 0)
+            .orElse(false))
+        .min(Comparator.comparing(i -> Duration.between(killedAt(i).orElseThrow(), incident.killedAt()).abs()))
+        .map(i -> i.getMetadata().getName());
+  }
+
+  private static boolean sandboxesAgree(String stored, Optional<String> sandboxId) {
+    return stored == null || sandboxId.isEmpty() || sandboxId.get().startsWith(stored);
+  }
+
+  private static Optional<Instant> killedAt(OOMIncident incident) {
+    try {
+      return Optional.of(Instant.parse(incident.getSpec().getKilledAt()));
+    } catch (RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
   /** The kill was seen before: add what is new (evidence, a stronger verdict), optimistically locked. */
-  private Attempt mergeIntoExisting(OomIncident incident, OOMIncident resource) {
+  private Attempt mergeIntoExisting(String name, OomIncident incident, OOMIncident resource) {
     var incidents = client.resources(OOMIncident.class).inNamespace(incident.pod().namespace());
     String testedVersion = null;
     try {
-      OOMIncident existing = incidents.withName(incident.id()).get();
+      OOMIncident existing = incidents.withName(name).get();
       if (existing == null) {
         return Attempt.RETRY; // deleted between our create and get (TTL): create again on the retry
       }
       OOMIncidentSpec merged = IncidentMerge.merge(existing, resource);
       if (merged == existing.getSpec()) {
-        LOG.debug("OOMIncident {} exists already with all we know: kill seen before", incident.id());
+        LOG.debug("OOMIncident {} exists already with all we know: kill seen before", name);
         metrics.incidentSeenBefore();
         metrics.killOf(incident.pod(), incident.id());
         return Attempt.FINISHED;
@@ -313,18 +364,18 @@ public final class IncidentPublisher implements AutoCloseable {
       ArrayNode patch = JSON.createArrayNode();
       patch.addObject().put("op", "test").put("path", "/metadata/resourceVersion").put("value", testedVersion);
       patch.addObject().put("op", "replace").put("path", "/spec").set("value", JSON.valueToTree(merged));
-      incidents.withName(incident.id()).patch(PatchContext.of(PatchType.JSON), patch.toString());
-      LOG.debug("OOMIncident {} of pod {}: more evidence, verdict {}", incident.id(), incident.pod(),
+      incidents.withName(name).patch(PatchContext.of(PatchType.JSON), patch.toString());
+      LOG.debug("OOMIncident {} of pod {}: more evidence, verdict {}", name, incident.pod(),
           merged.getVerdict());
       metrics.incidentMerged();
       metrics.killOf(incident.pod(), incident.id());
       return Attempt.FINISHED;
     } catch (KubernetesClientException e) {
       if (testedVersion != null && e.getCode() == UNPROCESSABLE && changedSince(testedVersion,
-          () -> incidents.withName(incident.id()).get())) {
-        return conflict("merge into OOMIncident " + incident.id());
+          () -> incidents.withName(name).get())) {
+        return conflict("merge into OOMIncident " + name);
       }
-      return failed("new evidence for OOMIncident " + incident.id() + " of pod " + incident.pod() + " not merged",
+      return failed("new evidence for OOMIncident " + name + " of pod " + incident.pod() + " not merged",
           "the incident stays as it was", e);
     }
   }

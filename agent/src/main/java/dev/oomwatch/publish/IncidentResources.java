@@ -12,7 +12,8 @@ import java.util.Map;
 /**
  * Maps the internal {@link OomIncident} to the {@code OOMIncident} resource the agent creates: its name
  * is the incident id, its namespace the pod's, its node label the agent's node
- * ({@link OOMIncident#nodeLabelValue}, hashed when the name is too long for a label), its owner
+ * ({@link OOMIncident#nodeLabelValue}, hashed when the name is too long for a label), its pod-uid label
+ * the pod's uid, its owner
  * annotation binds it to the node and the pod uid ({@link OOMIncident#ownerValue}). Free-text fields are
  * cut and the evidence list capped to the schema's bounds ({@link IncidentLimits}), so the API server
  * never rejects what the agent writes. Stateless and thread-safe.
@@ -47,7 +48,8 @@ public final class IncidentResources {
     resource.setMetadata(new ObjectMetaBuilder()
         .withName(incident.id())
         .withNamespace(incident.pod().namespace())
-        .withLabels(Map.of(OOMIncident.NODE_LABEL, OOMIncident.nodeLabelValue(incident.node())))
+        .withLabels(Map.of(OOMIncident.NODE_LABEL, OOMIncident.nodeLabelValue(incident.node()),
+            OOMIncident.POD_UID_LABEL, incident.pod().uid()))
         .withAnnotations(Map.of(OOMIncident.OWNER_ANNOTATION,
             OOMIncident.ownerValue(incident.node(), incident.pod().uid())))
         .build());

@@ -306,7 +306,10 @@ class ApiIncidentFuzzPropertiesTest {
     Map<String, String> own = new HashMap<>();
     if (map != null) {
       map.forEach((k, v) -> {
-        if (k != null && k.startsWith("oomwatch.dev/")) {
+        // the node label and the owner annotation are what vouch for an incident; the pod-uid label
+        // (or any other key) only helps the publisher find a pod's incidents, which it then checks by
+        // spec and owner annotation: altering or adding one forges nothing
+        if (OOMIncident.NODE_LABEL.equals(k) || OOMIncident.OWNER_ANNOTATION.equals(k)) {
           own.put(k, v);
         }
       });

@@ -1,9 +1,15 @@
 package dev.oomwatch.inference;
 
 import dev.oomwatch.model.CgroupMemorySnapshot;
+import dev.oomwatch.model.ContainerExit;
 import dev.oomwatch.model.KernelOomKill;
+import dev.oomwatch.model.PodRef;
 import dev.oomwatch.source.kmsg.KmsgParser;
 import dev.oomwatch.source.kmsg.OomReportAssembler;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -63,6 +69,20 @@ final class FusionFixtures {
         number(dir + "memory.current"), OptionalLong.of(number(dir + "memory.peak")), OptionalLong.empty(),
         OptionalLong.of(events.get("oom_kill")), OptionalLong.of(events.get("max")), OptionalLong.of(events.get("oom")),
         OptionalLong.of(events.get("oom_group_kill")), OptionalDouble.empty());
+  }
+
+  /**
+   * The OOMKilled termination of the first container in a pod status of {@code pods/} (kubelet's shape),
+   * as the pods source turns it out, for {@code pod}.
+   */
+  static ContainerExit kubeletOomKilled(String resource, PodRef pod) {
+    Pod status = Serialization.unmarshal(text(resource), Pod.class);
+    ContainerStatus container = status.getStatus().getContainerStatuses().get(0);
+    ContainerStateTerminated terminated = container.getLastState() != null
+        && container.getLastState().getTerminated() != null
+        ? container.getLastState().getTerminated() : container.getState().getTerminated();
+    return new ContainerExit(pod, container.getName(), terminated.getExitCode(), terminated.getReason(),
+        Instant.parse(terminated.getFinishedAt()), container.getRestartCount());
   }
 
   private static long number(String resource) {

@@ -51,7 +51,7 @@ class IncidentFusionTest {
   private static final WatchedPod OTHER = pod("other", "2d9a6c1e-7f4b-4b8e-a1c3-5e6f7a8b9c0d");
 
   private final MutableClock clock = new MutableClock(T0);
-  private final IncidentFusion fusion = new IncidentFusion("node-a", clock, new PodCgroupLocator(),
+  private IncidentFusion fusion = new IncidentFusion("node-a", clock, new PodCgroupLocator(),
       FusionSettings.forPollInterval(Duration.ofSeconds(1), 0.9, Duration.ofSeconds(10), Duration.ofMinutes(10)));
   /** The gVisor pods as the pod cache has them now; a test may change one (a deletion, an eviction). */
   private final Map<String, WatchedPod> watched = new java.util.HashMap<>(Map.of(V1_POD.ref().uid(), V1_POD,
@@ -195,6 +195,146 @@ class IncidentFusionTest {
     assertEquals(Verdict.CONFIRMED, incident.verdict());
     assertEquals(List.of("kmsg", "cgroup", "runsc", "pods"),
         incident.evidence().stream().map(e -> e.source()).toList());
+  }
+
+  // --- kubelet's OOMKilled (newer runsc shims on cgroup v2) ------------------------------------------------
+
+  /** What a step of a scenario feeds; each is about the one kill of the scenario's pod. */
+  enum Signal {
+    /** The v1 kernel log capture's kill (names sandbox {@code V1_KMSG_SANDBOX}). */
+    KMSG,
+    /** Kubelet's OOMKilled status of {@code pods/gvisor-oomkilled-restarted.yaml}. */
+    STATUS,
+    /** The same kill's OOMKilled of a second container of the pod. */
+    SIDECAR_STATUS,
+    /** The v2 pod cgroup's oom_kill 0 → 1, read in the sandbox's child cgroup. */
+    V2_OOM_KILL,
+    /** The sandbox died at its limit (the Likely pair), then a cgroup poll counted no kill. */
+    DEATH_AT_LIMIT,
+    /** A weak exit of the same kill: 128 (Error). */
+    WEAK_EXIT,
+    /** One second passes (the fusion ticks). */
+    SECOND,
+    /** The agent restarts ten minutes later: a new fusion, nothing remembered. */
+    RESTART
+  }
+
+  private List<OomIncident> play(WatchedPod pod, String sandbox, Signal signal) {
+    return switch (signal) {
+      case KMSG -> feed(FusionFixtures.kernelKills("kmsg/kmsg-sandbox-oom.txt").get(0));
+      case STATUS -> feed(FusionFixtures.kubeletOomKilled("pods/gvisor-oomkilled-restarted.yaml", pod.ref()));
+      case SIDECAR_STATUS -> {
+        ContainerExit main = FusionFixtures.kubeletOomKilled("pods/gvisor-oomkilled-restarted.yaml", pod.ref());
+        yield feed(new ContainerExit(pod.ref(), "sidecar", 137, "OOMKilled", main.finishedAt().plusSeconds(1), 1));
+      }
+      case V2_OOM_KILL -> {
+        CgroupMemorySnapshot running = FusionFixtures.v2Pod("running", clock.instant());
+        CgroupMemorySnapshot killed = FusionFixtures.v2Pod("after-kill", clock.instant());
+        yield feed(signal(pod, sandbox, CgroupOomSignal.Kind.OOM_KILL, "oom_kill", running.oomKill().getAsLong(),
+            killed.oomKill().getAsLong(), killed), new CgroupPolled(clock.instant()));
+      }
+      case DEATH_AT_LIMIT -> {
+        List<OomIncident> found = new ArrayList<>(feed(signal(pod, sandbox, CgroupOomSignal.Kind.LIMIT_HIT,
+            "failcnt", 0, 108, FusionFixtures.v1Pod("after-oom", clock.instant())),
+            new SandboxDied(sandbox(pod, sandbox, 7932), clock.instant(), "sentry pid 7932 exited")));
+        clock.advance(Duration.ofMillis(500));
+        found.addAll(feed(new CgroupPolled(clock.instant())));
+        yield found;
+      }
+      case WEAK_EXIT -> feed(new ContainerExit(pod.ref(), "main", 128, "Error", T0.plusSeconds(1), 1));
+      case SECOND -> passTime(Duration.ofSeconds(1));
+      case RESTART -> {
+        clock.advance(Duration.ofMinutes(10));
+        fusion = new IncidentFusion("node-a", clock, new PodCgroupLocator(),
+            FusionSettings.forPollInterval(Duration.ofSeconds(1), 0.9, Duration.ofSeconds(10), Duration.ofMinutes(10)));
+        yield List.of();
+      }
+    };
+  }
+
+  /**
+   * One kill that kubelet reports OOMKilled and other signals see too, in every order (an agent restart
+   * in between re-sees the status on first sight, and the kernel log replayed): always one incident,
+   * Confirmed in every version, named after the sandbox whenever a signal naming it came within the
+   * hold — the name the kernel log or the cgroup gives alone — else after kubelet's termination.
+   */
+  static List<org.junit.jupiter.params.provider.Arguments> kubeletOomKilledScenarios() {
+    String v1 = IncidentIds.forSandbox(V1_POD.ref(), V1_KMSG_SANDBOX);
+    String v2 = IncidentIds.forSandbox(V2_POD.ref(), "aaaa1111bbbb2222");
+    String kubelet = IncidentIds.forKill("kubelet-oomkilled", V1_POD.ref(),
+        Instant.parse("2026-11-28T12:45:13Z").toEpochMilli());
+    return List.of(
+        scenario("kernel log, then kubelet", V1_POD, V1_KMSG_SANDBOX, v1, Signal.KMSG, Signal.STATUS),
+        scenario("kubelet, then the kernel log", V1_POD, V1_KMSG_SANDBOX, v1, Signal.STATUS, Signal.SECOND,
+            Signal.KMSG),
+        scenario("kubelet, then the v2 oom_kill counter", V2_POD, "aaaa1111bbbb2222", v2, Signal.STATUS,
+            Signal.SECOND, Signal.V2_OOM_KILL),
+        scenario("the v2 oom_kill counter, then kubelet", V2_POD, "aaaa1111bbbb2222", v2, Signal.V2_OOM_KILL,
+            Signal.SECOND, Signal.STATUS),
+        scenario("kubelet, then a death at the limit", V1_POD, V1_KMSG_SANDBOX, v1, Signal.STATUS,
+            Signal.DEATH_AT_LIMIT),
+        scenario("a death at the limit, then kubelet", V1_POD, V1_KMSG_SANDBOX, v1, Signal.DEATH_AT_LIMIT,
+            Signal.STATUS),
+        scenario("kubelet for two containers, weak exits, then the kernel log", V1_POD, V1_KMSG_SANDBOX, v1,
+            Signal.STATUS, Signal.SIDECAR_STATUS, Signal.WEAK_EXIT, Signal.SECOND, Signal.KMSG),
+        scenario("kubelet alone", V1_POD, null, kubelet, Signal.STATUS, Signal.WEAK_EXIT),
+        scenario("restart: kubelet first sight, then the kernel log replayed", V1_POD, V1_KMSG_SANDBOX, v1,
+            Signal.KMSG, Signal.STATUS, Signal.RESTART, Signal.STATUS, Signal.SECOND, Signal.KMSG),
+        scenario("restart: the kernel log replayed, then kubelet first sight", V1_POD, V1_KMSG_SANDBOX, v1,
+            Signal.STATUS, Signal.KMSG, Signal.RESTART, Signal.KMSG, Signal.STATUS),
+        scenario("restart: kubelet alone, before and after", V1_POD, null, kubelet, Signal.STATUS,
+            Signal.RESTART, Signal.STATUS));
+  }
+
+  private static org.junit.jupiter.params.provider.Arguments scenario(String name, WatchedPod pod, String sandbox,
+      String expectedId, Signal... signals) {
+    return org.junit.jupiter.params.provider.Arguments.of(name, pod, sandbox, expectedId, List.of(signals));
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.MethodSource("kubeletOomKilledScenarios")
+  void kubeletsOomKilledAndTheOtherSignalsOfOneKillMakeOneConfirmedIncident(String name, WatchedPod pod,
+      String sandbox, String expectedId, List<Signal> signals) {
+    List<OomIncident> found = new ArrayList<>();
+    for (Signal signal : signals) {
+      found.addAll(play(pod, sandbox, signal));
+    }
+    found.addAll(passTime(Duration.ofMinutes(1)));
+
+    assertEquals(java.util.Set.of(expectedId), latest(found).keySet(), found.toString());
+    assertTrue(found.stream().allMatch(i -> i.verdict() == Verdict.CONFIRMED), found.toString());
+    OomIncident last = found.get(found.size() - 1);
+    assertTrue(last.evidence().stream().anyMatch(e -> e.source().equals("pods")
+        && e.detail().equals("kubelet: container main terminated with exit code 137 (OOMKilled)")),
+        last.evidence().toString());
+    if (sandbox != null) {
+      assertEquals(Optional.of(sandbox), last.sandboxId());
+    }
+  }
+
+  @Test
+  void kubeletsOomKilledAloneIsHeldForTheLikelyWindowThenConfirmed() {
+    List<OomIncident> found = new ArrayList<>(feed(FusionFixtures.kubeletOomKilled(
+        "pods/gvisor-oomkilled-never.yaml", V1_POD.ref())));
+    found.addAll(passTime(Duration.ofSeconds(4)));
+    assertEquals(List.of(), found, "waits for a signal naming the sandbox");
+    found.addAll(passTime(Duration.ofSeconds(1)));
+    assertEquals(1, found.size());
+    assertEquals(Verdict.CONFIRMED, found.get(0).verdict());
+    assertEquals(Optional.empty(), found.get(0).sandboxId());
+  }
+
+  @Test
+  void kubeletsOomKilledIsConfirmedEvenForAPodBeingDeletedButNeverForAPodThatIsNotGvisor() {
+    watched.put(V1_POD.ref().uid(), stopped(V1_POD, true, false));
+    List<OomIncident> found = new ArrayList<>(feed(FusionFixtures.kubeletOomKilled(
+        "pods/gvisor-oomkilled-restarted.yaml", V1_POD.ref())));
+    WatchedPod runc = pod("runc-pod", "7d3e9f10-1111-4222-8333-444455556666"); // not in the gVisor pod set
+    found.addAll(feed(FusionFixtures.kubeletOomKilled("pods/gvisor-oomkilled-restarted.yaml", runc.ref())));
+    found.addAll(passTime(Duration.ofMinutes(1)));
+    assertEquals(1, found.size(), found.toString());
+    assertEquals(V1_POD.ref(), found.get(0).pod());
+    assertEquals(Verdict.CONFIRMED, found.get(0).verdict());
   }
 
   // --- Likely and Possible -------------------------------------------------------------------------------

@@ -174,4 +174,60 @@ class OomIncidentReconcilerTest {
     assertTrue(cluster.pod(replacement).getStatus().getConditions().stream()
         .noneMatch(c -> c.getType().equals(PodConditionWriter.CONDITION_TYPE)));
   }
+
+  private static dev.oomwatch.crd.IncidentCondition reportedCondition(OOMIncidentStatus status) {
+    assertEquals(1, status.getConditions().size(), "one condition, Reported");
+    return status.getConditions().get(0);
+  }
+
+  private OomIncidentReconciler reconcilerAt(Instant now) {
+    Clock later = Clock.fixed(now, ZoneOffset.UTC);
+    return new OomIncidentReconciler(cluster.client(), new PodEventRecorder(cluster.client(), "node-a", later),
+        new PodConditionWriter(cluster.client()), new AgentMetrics(), later, Duration.ofDays(7));
+  }
+
+  /**
+   * The standard Reported condition beside the phase, in the same status patch: True once reported,
+   * observedGeneration the incident's generation, lastTransitionTime moved only when its status changes.
+   */
+  @Test
+  void theReportedConditionFollowsThePhaseAndKeepsItsTransitionTimeWhileItsStatusStays() {
+    PodRef pod = cluster.createRunningPod("default", "app", "node-a", "gvisor", "c", "64Mi");
+    OOMIncident first = reconciler.reconcile(createIncident(pod, 7932), null).getResource().orElseThrow();
+    dev.oomwatch.crd.IncidentCondition reported = reportedCondition(first.getStatus());
+    assertEquals("Reported", reported.getType());
+    assertEquals("True", reported.getStatus());
+    assertEquals("Reported", reported.getReason());
+    assertEquals(first.getStatus().getMessage(), reported.getMessage());
+    assertEquals(first.getMetadata().getGeneration(), reported.getObservedGeneration());
+    assertEquals(clock.instant().toString(), reported.getLastTransitionTime());
+
+    // merged evidence: a new generation, reported again a minute later, still True
+    first.getMetadata().setGeneration(first.getMetadata().getGeneration() + 1);
+    OOMIncident second = reconcilerAt(clock.instant().plusSeconds(60)).reconcile(first, null).getResource()
+        .orElseThrow();
+    dev.oomwatch.crd.IncidentCondition still = reportedCondition(second.getStatus());
+    assertEquals("True", still.getStatus());
+    assertEquals(second.getMetadata().getGeneration(), still.getObservedGeneration());
+    assertEquals(reported.getLastTransitionTime(), still.getLastTransitionTime(), "no transition, no new time");
+
+    // the pod is gone by the next generation: False, and the transition is dated
+    cluster.client().pods().inNamespace("default").withName("app").delete();
+    second.getMetadata().setGeneration(second.getMetadata().getGeneration() + 1);
+    Instant third = clock.instant().plusSeconds(120);
+    dev.oomwatch.crd.IncidentCondition gone = reportedCondition(reconcilerAt(third).reconcile(second, null)
+        .getResource().orElseThrow().getStatus());
+    assertEquals("False", gone.getStatus());
+    assertEquals(OOMIncidentStatus.POD_GONE, gone.getReason());
+    assertEquals(third.toString(), gone.getLastTransitionTime());
+  }
+
+  @Test
+  void aPossibleIncidentsReportedConditionIsFalseWithReasonRecorded() {
+    PodRef pod = cluster.createRunningPod("default", "app", "node-a", "gvisor", "c", "64Mi");
+    dev.oomwatch.crd.IncidentCondition condition = reportedCondition(reconciler.reconcile(
+        createIncident(pod, 7932, Verdict.POSSIBLE), null).getResource().orElseThrow().getStatus());
+    assertEquals("False", condition.getStatus());
+    assertEquals(OOMIncidentStatus.RECORDED, condition.getReason());
+  }
 }

@@ -94,4 +94,52 @@ class IncidentPublisherTest {
     assertEquals("Confirmed", cluster.client().resources(OOMIncident.class).inNamespace("default")
         .withName("app-oom-1").get().getSpec().getVerdict());
   }
+
+  private static final Evidence KUBELET = new Evidence("pods",
+      "kubelet: container c terminated with exit code 137 (OOMKilled)", KILLED.plusSeconds(1));
+
+  private OomIncident named(String id, Optional<String> sandbox, Instant killedAt, List<Evidence> evidence) {
+    return new OomIncident(id, pod, "node-a", sandbox, Verdict.CONFIRMED, Optional.empty(), MemoryScope.UNKNOWN,
+        OptionalLong.of(64L << 20), killedAt, killedAt, OomIncident.WHOLE_POD, OptionalDouble.empty(), evidence);
+  }
+
+  private List<OOMIncident> stored() {
+    return cluster.client().resources(OOMIncident.class).inNamespace("default").list().getItems();
+  }
+
+  /**
+   * An agent restart re-sees kubelet's OOMKilled without the kernel log that named the incident: the
+   * fusion names it after kubelet's termination, and the publisher finds the kill under its first name.
+   */
+  @Test
+  void kubeletsNameOfAKillAlreadyReportedUnderItsSandboxsNameMergesIntoIt() throws Exception {
+    publisher.submit(named("app-oom-sandbox", Optional.of("sandbox-1"), KILLED, List.of(KMSG)));
+    assertTrue(Await.until(() -> stored().size() == 1, Duration.ofSeconds(10), Duration.ofMillis(20)));
+    publisher.submit(named("app-oom-kubelet", Optional.empty(), KILLED.plusSeconds(1), List.of(KUBELET)));
+    assertTrue(Await.until(() -> stored().get(0).getSpec().getEvidence().size() == 2, Duration.ofSeconds(10),
+        Duration.ofMillis(20)));
+    assertEquals(List.of("app-oom-sandbox"), stored().stream().map(i -> i.getMetadata().getName()).toList());
+    assertEquals(pod.uid(), stored().get(0).getMetadata().getLabels().get(OOMIncident.POD_UID_LABEL));
+
+    // and the other way round: kubelet's name first, the sandbox's name of the same kill after
+    publisher.submit(named("app-oom-kubelet-2", Optional.empty(), KILLED.plusSeconds(600), List.of(KUBELET)));
+    assertTrue(Await.until(() -> stored().size() == 2, Duration.ofSeconds(10), Duration.ofMillis(20)));
+    publisher.submit(named("app-oom-sandbox-2", Optional.of("sandbox-2"), KILLED.plusSeconds(599), List.of(KMSG)));
+    assertTrue(Await.until(() -> metrics().contains("oomwatch_incidents_merged_total 2.0"), Duration.ofSeconds(10),
+        Duration.ofMillis(20)), metrics());
+    assertEquals(java.util.Set.of("app-oom-sandbox", "app-oom-kubelet-2"),
+        stored().stream().map(i -> i.getMetadata().getName()).collect(java.util.stream.Collectors.toSet()));
+    OOMIncident second = cluster.client().resources(OOMIncident.class).inNamespace("default")
+        .withName("app-oom-kubelet-2").get();
+    assertEquals("sandbox-2", second.getSpec().getSandboxId(), "the unknown sandbox filled in");
+  }
+
+  @Test
+  void killsOfOnePodInOtherSandboxesOrFarApartStayApart() throws Exception {
+    publisher.submit(named("app-oom-a", Optional.of("sandbox-a"), KILLED, List.of(KMSG)));
+    publisher.submit(named("app-oom-b", Optional.of("sandbox-b"), KILLED.plusSeconds(5), List.of(KMSG)));
+    publisher.submit(named("app-oom-c", Optional.empty(), KILLED.plusSeconds(120), List.of(KUBELET)));
+    assertTrue(Await.until(() -> stored().size() == 3, Duration.ofSeconds(10), Duration.ofMillis(20)),
+        stored().toString());
+  }
 }

@@ -4,6 +4,7 @@ import dev.oomwatch.model.IncidentIds;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Categories;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Kind;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -23,6 +24,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Singular("oomincident")
 @Plural("oomincidents")
 @ShortNames("oomi")
+// Listed by `kubectl get oomwatch`. Not in the category `all`: `kubectl get all` would then list every
+// incident (one per kill, kept for the TTL) among a namespace's workloads, which that command is for.
+@Categories("oomwatch")
 @AdditionalPrinterColumn(name = "Pod", jsonPath = ".spec.podName", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Verdict", jsonPath = ".spec.verdict", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Limit", jsonPath = ".spec.memoryLimit", type = AdditionalPrinterColumn.Type.STRING)
@@ -30,6 +34,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Node", jsonPath = ".spec.nodeName", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Killed", jsonPath = ".spec.killedAt", type = AdditionalPrinterColumn.Type.DATE, priority = 1)
 @AdditionalPrinterColumn(name = "Reported", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Reported-Since", jsonPath = ".status.conditions[?(@.type==\"Reported\")].lastTransitionTime", type = AdditionalPrinterColumn.Type.DATE, priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class OOMIncident extends CustomResource<OOMIncidentSpec, OOMIncidentStatus> implements Namespaced {
   /**
@@ -37,6 +42,11 @@ public class OOMIncident extends CustomResource<OOMIncidentSpec, OOMIncidentStat
    * {@link #nodeLabelValue}.
    */
   public static final String NODE_LABEL = "oomwatch.dev/node";
+  /**
+   * Label holding the uid of the pod the incident is about, so that the agent can ask for one pod's
+   * incidents (to find the incident of a kill that a later signal names differently).
+   */
+  public static final String POD_UID_LABEL = "oomwatch.dev/pod-uid";
   /**
    * Annotation the agent puts on every incident it creates, {@link #ownerValue}: it binds the incident to
    * the node and the pod uid. Anyone allowed to create OOMIncidents can copy it, so it tells the agent's

@@ -41,6 +41,8 @@ public class OOMIncidentStatus {
   @Size(max = IncidentLimits.CONDITION_TYPE) private String podCondition;
   @Size(max = IncidentLimits.MESSAGE) private String message;
   @Min(0) private Long observedGeneration;
+  /** Beside {@code phase}, in the standard shape: the {@link IncidentCondition#REPORTED} condition. */
+  @Size(max = 8) private List<IncidentCondition> conditions = new ArrayList<>();
 
   public String getPhase() { return phase; }
   public void setPhase(String phase) { this.phase = phase; }
@@ -62,4 +64,6 @@ public class OOMIncidentStatus {
   public void setMessage(String message) { this.message = message; }
   public Long getObservedGeneration() { return observedGeneration; }
   public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
+  public List<IncidentCondition> getConditions() { return conditions; }
+  public void setConditions(List<IncidentCondition> conditions) { this.conditions = conditions; }
 }

@@ -13,4 +13,7 @@ final class SchemaEnums {
 
   /** {@code status.phase}. */
   enum PhaseValue { Reported, Recorded, PodGone, Failed, Refused }
+
+  /** {@code status.conditions[].status}, as in {@code metav1.Condition}. */
+  enum ConditionStatus { True, False, Unknown }
 }

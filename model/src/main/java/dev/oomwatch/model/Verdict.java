@@ -2,7 +2,8 @@ package dev.oomwatch.model;
 
 /**
  * How sure the agent is that a sandbox was killed for lack of memory, strongest first.
- * {@link #CONFIRMED}: the kernel or a cgroup counter counted a kill attributable to the pod.
+ * {@link #CONFIRMED}: the kernel or a cgroup counter counted a kill attributable to the pod, or kubelet
+ * wrote reason {@code OOMKilled} for one of its containers (the runtime saw the cgroup's OOM kill).
  * {@link #LIKELY}: the sandbox died without an exit status while at or near its limit.
  * {@link #POSSIBLE}: only exit codes point to it.
  */

@@ -242,4 +242,35 @@ class PodStatusSourceTest {
       }
     }
   }
+
+  /**
+   * Kubelet's status of a gVisor OOM kill that a newer runsc shim reported ({@code pods/} fixtures, in
+   * kubelet's shape): the termination in {@code lastState} reaches the sink once, reason and all, also
+   * when a later update of the pod repeats it.
+   */
+  @Test
+  void kubeletsOomKilledReachesTheSinkOnce() throws Exception {
+    PodRef pod = cluster.createRunningPod("default", "oom-test", "node-a", "gvisor", "main", "64Mi");
+    assertTrue(Await.until(() -> watch.byUid(pod.uid()).isPresent(), DEADLINE, Duration.ofMillis(20)));
+    io.fabric8.kubernetes.api.model.Pod fixture;
+    try (var in = getClass().getClassLoader().getResourceAsStream("pods/gvisor-oomkilled-restarted.yaml")) {
+      fixture = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(in, io.fabric8.kubernetes.api.model.Pod.class);
+    }
+    io.fabric8.kubernetes.api.model.Pod current = cluster.pod(pod);
+    current.getStatus().setContainerStatuses(fixture.getStatus().getContainerStatuses());
+    cluster.client().pods().resource(current).updateStatus();
+
+    ContainerExit expected = new ContainerExit(pod, "main", 137, "OOMKilled", Instant.parse("2026-11-28T12:45:13Z"), 1);
+    assertTrue(Await.until(() -> seen.contains(expected), DEADLINE, Duration.ofMillis(20)), seen.toString());
+    assertTrue(expected.oomKilled());
+    // kubelet writes the pod again (Ready turns True): the same termination is not reported again
+    io.fabric8.kubernetes.api.model.Pod again = cluster.pod(pod);
+    again.getStatus().getConditions().forEach(c -> c.setLastTransitionTime(Instant.now().toString()));
+    cluster.client().pods().resource(again).updateStatus();
+    String version = cluster.pod(pod).getMetadata().getResourceVersion();
+    assertTrue(Await.until(() -> watch.byUid(pod.uid()).isPresent()
+        && version.equals(cluster.pod(pod).getMetadata().getResourceVersion()), DEADLINE, Duration.ofMillis(20)));
+    Thread.sleep(300);
+    assertEquals(1, seen.stream().filter(expected::equals).count(), seen.toString());
+  }
 }
