@@ -355,7 +355,7 @@ public final class IncidentPublisher implements AutoCloseable {
       if (merged == existing.getSpec()) {
         LOG.debug("OOMIncident {} exists already with all we know: kill seen before", name);
         metrics.incidentSeenBefore();
-        metrics.killOf(incident.pod(), incident.id());
+        metrics.killOf(incident.pod(), name); // the kill is counted by the name it is reported under
         return Attempt.FINISHED;
       }
       // a JSON patch replacing the whole spec, guarded by the resourceVersion: lists are replaced, never
@@ -368,7 +368,7 @@ public final class IncidentPublisher implements AutoCloseable {
       LOG.debug("OOMIncident {} of pod {}: more evidence, verdict {}", name, incident.pod(),
           merged.getVerdict());
       metrics.incidentMerged();
-      metrics.killOf(incident.pod(), incident.id());
+      metrics.killOf(incident.pod(), name); // the kill is counted by the name it is reported under
       return Attempt.FINISHED;
     } catch (KubernetesClientException e) {
       if (testedVersion != null && e.getCode() == UNPROCESSABLE && changedSince(testedVersion,

@@ -7,10 +7,12 @@ import dev.oomwatch.crd.EvidenceItem;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.Evidence;
+import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.MemoryScope;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.Verdict;
+import dev.oomwatch.model.WatchedPod;
 import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.podreport.PodEventRecorder;
 import dev.oomwatch.testing.Await;
@@ -18,6 +20,7 @@ import dev.oomwatch.testing.EmbeddedCluster;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -40,6 +43,18 @@ class IncidentPublisherTest {
   void setUp() {
     cluster = new EmbeddedCluster();
     pod = cluster.createRunningPod("default", "app", "node-a", "gvisor", "c", "64Mi");
+    WatchedPod watched = new WatchedPod(pod, "gvisor", OptionalLong.of(64L << 20));
+    metrics.registerPodOomKills(new GvisorPods() {
+      @Override
+      public Optional<WatchedPod> byUid(String podUid) {
+        return Optional.of(watched).filter(p -> p.ref().uid().equals(podUid));
+      }
+
+      @Override
+      public Collection<WatchedPod> all() {
+        return List.of(watched);
+      }
+    }, uid -> OptionalLong.empty());
     publisher = new IncidentPublisher(cluster.client(), new PodEventRecorder(cluster.client(), "node-a",
         Clock.systemUTC()), new PodConditionWriter(cluster.client()), metrics, 100, 50);
   }
@@ -132,6 +147,8 @@ class IncidentPublisherTest {
     OOMIncident second = cluster.client().resources(OOMIncident.class).inNamespace("default")
         .withName("app-oom-kubelet-2").get();
     assertEquals("sandbox-2", second.getSpec().getSandboxId(), "the unknown sandbox filled in");
+    assertTrue(metrics().contains("oomwatch_pod_oom_kills_total{namespace=\"default\",pod=\"app\"} 2.0"),
+        "two kills, each counted once under the name it is reported by: " + metrics());
   }
 
   @Test
