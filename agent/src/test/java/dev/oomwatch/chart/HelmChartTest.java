@@ -151,6 +151,17 @@ class HelmChartTest {
     assertSchemaRejects(List.of("--set", "kernelLog.enabled=yes"), "kernelLog.enabled: Invalid type");
     assertSchemaRejects(List.of("--set", "image.digest=latest"), "image.digest");
     assertSchemaRejects(List.of("--set", "kernelLg.enabled=true"), "Additional property kernelLg is not allowed");
+    assertSchemaRejects(List.of("--set", "logFormat=xml"), "logFormat");
+  }
+
+  @Test
+  void logLinesAreTextUnlessJsonIsAskedFor() {
+    assertEquals("text", env(RenderedChart.render().agent(), "OOMWATCH_LOG_FORMAT"));
+    assertEquals("json", env(RenderedChart.render("--set", "logFormat=json").agent(), "OOMWATCH_LOG_FORMAT"));
+  }
+
+  private static String env(Container container, String name) {
+    return container.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst().orElseThrow().getValue();
   }
 
   @Test
