@@ -4,6 +4,7 @@ import dev.oomwatch.app.Agent;
 import dev.oomwatch.app.AgentConfig;
 import dev.oomwatch.app.ConfigException;
 import dev.oomwatch.app.ConfigLoader;
+import dev.oomwatch.logging.JsonLogProvider;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
@@ -11,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -91,21 +93,32 @@ final class AgentCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    AgentConfig config;
     try {
-      config = ConfigLoader.load(Optional.ofNullable(configFile), System.getenv(), flags());
+      AgentConfig config = ConfigLoader.load(Optional.ofNullable(configFile), System.getenv(), flags());
+      Agent agent = Agent.start(config, Clock.systemUTC()); // reads the kubeconfig: a ConfigException too
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        agent.close();
+        stopped.countDown();
+      }, "shutdown"));
+      stopped.await();
+      return 0;
     } catch (ConfigException e) {
-      System.err.println("gvisor-oom-watcher: " + e.getMessage());
+      refuse(e.getMessage());
       return 2;
     }
-    Agent agent = Agent.start(config, Clock.systemUTC());
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      agent.close();
-      stopped.countDown();
-    }, "shutdown"));
-    stopped.await();
-    return 0;
+  }
+
+  /**
+   * A setting the agent cannot start with: one line a user can act on, no stack trace; a JSON object when
+   * JSON log lines were asked for, so a log pipeline reads it like any other line.
+   */
+  private static void refuse(String message) {
+    if (JsonLogProvider.NAME.equals(System.getProperty("slf4j.provider"))) {
+      LoggerFactory.getLogger(AgentCommand.class).error("gvisor-oom-watcher: {}", message);
+    } else {
+      System.err.println("gvisor-oom-watcher: " + message);
+    }
   }
 
   private Map<String, String> flags() {

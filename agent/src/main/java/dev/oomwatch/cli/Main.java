@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
     description = "Tells Kubernetes users when a gVisor (runsc) sandboxed pod was killed for lack of memory.",
     subcommands = {AgentCommand.class})
 public final class Main implements Runnable {
+  private static final String SLF4J_VERBOSITY = "slf4j.internal.verbosity";
+
   public static void main(String[] args) {
     selectLogFormat(args, System.getenv("OOMWATCH_LOG_FORMAT"));
     System.exit(new CommandLine(new Main()).execute(args));
@@ -39,6 +41,10 @@ public final class Main implements Runnable {
     }
     if ("json".equals(format) && System.getProperty("slf4j.provider") == null) {
       System.setProperty("slf4j.provider", JsonLogProvider.NAME);
+      if (System.getProperty(SLF4J_VERBOSITY) == null) {
+        // SLF4J itself says, in plain text, that it loads the provider named by the property: not a JSON line
+        System.setProperty(SLF4J_VERBOSITY, "WARN");
+      }
     }
   }
 

@@ -125,6 +125,44 @@ class AgentJarIT {
     }
   }
 
+  /**
+   * {@code --log-format json} on the packaged jar: every line the agent writes while it reports a kill
+   * and stops is one JSON object with the documented fields (the JVM launcher's own
+   * {@code NOTE: Picked up JDK_JAVA_OPTIONS} line, printed before any Java code runs, is the one exception).
+   */
+  @Test
+  void jsonLogLinesAreOneObjectEach() throws Exception {
+    env = DemoEnvironment.withoutAgent(NODE);
+    PodRef pod = env.cluster().createRunningPod("tenant", "victim", NODE, DemoEnvironment.RUNTIME_CLASS, "app", "64Mi");
+    agent = AgentProcess.startJar(agentJar, chartJvmOptions(), List.of("--log-format", "json", "--node-name", NODE,
+        "--kubeconfig", env.cluster().kubeconfig().toString(), "--kmsg", KernelLogs.sandboxOomOf(pod, dir).toString(),
+        "--runsc-root", env.runscRoot().toString(), "--runtime-handler", DemoEnvironment.HANDLER), dir.resolve("json.log"));
+    assertTrue(Await.until(() -> reported(pod), DEADLINE, Duration.ofMillis(200)), "kill not reported:\n" + agent.log());
+    agent.close();
+    String output = agent.log();
+    agent = null;
+
+    ObjectMapper json = new ObjectMapper();
+    List<com.fasterxml.jackson.databind.JsonNode> lines = new java.util.ArrayList<>();
+    for (String line : output.split("\n")) {
+      if (line.isBlank() || line.startsWith("NOTE: Picked up ")) {
+        continue;
+      }
+      com.fasterxml.jackson.databind.JsonNode node;
+      try {
+        node = json.readTree(line);
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new AssertionError("a log line that is not JSON: " + line + "\n" + output, e);
+      }
+      assertTrue(node.isObject() && node.hasNonNull("time") && node.hasNonNull("level") && node.hasNonNull("logger")
+          && node.hasNonNull("thread") && node.hasNonNull("message"), "not a log object: " + line);
+      java.time.Instant.parse(node.get("time").asText());
+      lines.add(node);
+    }
+    assertTrue(lines.stream().anyMatch(n -> n.get("level").asText().equals("INFO")
+        && n.get("message").asText().startsWith("OOM kill of gVisor pod tenant/victim")), output);
+  }
+
   private boolean reported(PodRef pod) {
     return env.cluster().incidents(pod.namespace()).stream()
         .anyMatch(i -> pod.uid().equals(i.getSpec().getPodUid()) && i.getStatus() != null
