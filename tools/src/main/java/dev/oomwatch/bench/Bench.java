@@ -336,7 +336,7 @@ public final class Bench {
    * this JVM's counter to a random point far above theirs gives the bench pod uids, and so pod cgroups,
    * of its own.
    */
-  private static void skipAheadInUids() {
+  static void skipAheadInUids() {
     long skip = ThreadLocalRandom.current().nextLong(1L << 23, 1L << 25);
     for (long i = 0; i < skip; i++) {
       io.fabric8.kubernetes.client.utils.Utils.generateId();
