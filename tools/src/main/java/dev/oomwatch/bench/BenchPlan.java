@@ -164,8 +164,9 @@ public record BenchPlan(
    * steady state, with the kernel's cgroup notifications off and on; the phases asked for of those two.
    */
   public BenchPlan notificationsOnly() {
+    // with notifications first: its row is the one with a target
     List<LatencyMode> modes = latencyModes.stream().filter(m -> !m.kmsg() && m.pollInterval().equals(Duration.ofSeconds(1)))
-        .toList();
+        .sorted(java.util.Comparator.comparing(m -> !m.notifications())).toList();
     List<SteadyConfig> configs = List.of(new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1), false),
         new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1), false, AgentRuntime.JDK17_AGENT_JAR, true));
     Set<Phase> only = EnumSet.noneOf(Phase.class);
