@@ -153,6 +153,21 @@ proc file below a read-only mount stays writable for it; as set (or left out) fo
 {{- end }}
 
 {{/*
+"true" when the cgroup root is mounted read-write (hostPaths.cgroupWritable), for cgroup v1's OOM
+notifications; refused where the agent runs as uid 0, who could then write every host cgroup file.
+*/}}
+{{- define "gvisor-oom-watcher.cgroupWritable" -}}
+{{- if .Values.hostPaths.cgroupWritable }}
+{{- if include "gvisor-oom-watcher.runsAsRoot" . }}
+{{- fail "hostPaths.cgroupWritable is true, but the agent runs as uid 0: uid 0 could write every host cgroup file; leave it false (the kernel-log mode sees kills at once anyway) or run as uid 65532" }}
+{{- end }}
+{{- if .Values.kernelLog.enabled }}
+{{- fail "hostPaths.cgroupWritable is for the unprivileged mode; the kernel-log mode sees OOM kills at once without it" }}
+{{- end }}true
+{{- end }}
+{{- end }}
+
+{{/*
 The agent's config file (ConfigLoader's YAML keys): the chart owns the keys that depend on how the pod
 is built (paths of the host mounts, the kernel log, the node name from the downward API, in-cluster
 credentials); everything else comes from .Values.config as is, so a key added to the agent later needs

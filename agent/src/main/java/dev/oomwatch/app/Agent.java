@@ -71,7 +71,7 @@ public final class Agent implements AutoCloseable {
         locator, publisher, metrics, podWatch::hasSynced, clock, config.incidentTtl());
     Optional<KmsgSource> kmsg = config.kmsg().map(device -> new KmsgSource(device, config.bootIdPath()));
     CgroupSource cgroup = new CgroupSource(config.cgroupRoot(), () -> List.copyOf(podWatch.all()),
-        config.cgroupPollInterval(), config.nearOomShare());
+        config.cgroupPollInterval(), config.nearOomShare(), config.cgroupNotify());
     this.runsc = RunscStateSource.builder()
         .runscRoot(config.runscRoot())
         .pollInterval(config.runscPollInterval())
@@ -141,6 +141,10 @@ public final class Agent implements AutoCloseable {
     supervisor.start();
     if (config.kmsg().isEmpty()) {
       LOG.info("kernel log reading is off (--kmsg=off): OOM kills are seen through cgroup counters only");
+    }
+    if (!config.cgroupNotify()) {
+      LOG.info("cgroup notifications are off (--cgroup-notify=off): OOM kills are seen at the next cgroup poll,"
+          + " every {} ms", config.cgroupPollInterval().toMillis());
     }
     LOG.info("gvisor-oom-watcher agent started on node {} (runtime handler {}, kmsg {}, HTTP port {})",
         config.nodeName(), config.runtimeHandler(), config.kmsg().map(Object::toString).orElse("off"), http.port());

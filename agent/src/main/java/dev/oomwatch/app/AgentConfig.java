@@ -13,6 +13,9 @@ import java.util.Optional;
  * @param kubeconfig           a kubeconfig file; empty means {@code KUBECONFIG} or in-cluster
  * @param cgroupRoot           where the cgroup hierarchies are mounted
  * @param cgroupPollInterval   how often pod cgroups are read
+ * @param cgroupNotify         whether the kernel's memory-cgroup notifications make the pod cgroups be read at
+ *                             once ({@code --cgroup-notify=auto}, where the mount allows) or only the poll
+ *                             ({@code off})
  * @param kmsg                 the kernel log device, or empty when turned off ({@code --kmsg=off})
  * @param bootIdPath           the kernel's boot id (part of an incident's identity when the sandbox is unknown)
  * @param procRoot             the host's proc filesystem as the agent sees it (a container's own {@code /proc}
@@ -36,6 +39,7 @@ public record AgentConfig(
     Optional<Path> kubeconfig,
     Path cgroupRoot,
     Duration cgroupPollInterval,
+    boolean cgroupNotify,
     Optional<Path> kmsg,
     Path bootIdPath,
     Path procRoot,

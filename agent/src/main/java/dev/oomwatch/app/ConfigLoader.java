@@ -25,12 +25,13 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   /** The YAML keys, in the order the README documents them. */
   public static final List<String> KEYS = List.of("nodeName", "kubeconfig", "cgroupRoot", "cgroupPollInterval",
-      "kmsg", "bootIdPath", "procRoot", "runscRoot", "runscPollInterval", "runscMetricsUrl", "runscBinary", "runtimeHandler",
+      "cgroupNotify", "kmsg", "bootIdPath", "procRoot", "runscRoot", "runscPollInterval", "runscMetricsUrl", "runscBinary", "runtimeHandler",
       "httpPort", "pendingCapacity", "incidentWritesPerSecond", "incidentTtl", "nearOomShare", "nearOomFor",
       "nearOomRepeat");
   private static final Map<String, String> DEFAULTS = Map.ofEntries(
       Map.entry("cgroupRoot", "/sys/fs/cgroup"),
       Map.entry("cgroupPollInterval", "1s"),
+      Map.entry("cgroupNotify", "auto"),
       Map.entry("kmsg", "/dev/kmsg"),
       Map.entry("bootIdPath", "/proc/sys/kernel/random/boot_id"),
       Map.entry("procRoot", "/proc"),
@@ -144,6 +145,12 @@ public final class ConfigLoader {
     int writesPerSecond = problems.intIn(v, "incidentWritesPerSecond", "--incident-writes-per-second", 1, 10_000);
     Duration cgroupPoll = problems.durationIn(v, "cgroupPollInterval", "--cgroup-poll-interval",
         Duration.ofMillis(50), Duration.ofMinutes(10));
+    String notify = v.get("cgroupNotify");
+    boolean cgroupNotify = "auto".equalsIgnoreCase(notify);
+    if (!cgroupNotify && !"off".equalsIgnoreCase(notify)) {
+      problems.add("--cgroup-notify '" + notify + "' is neither auto (use the kernel's cgroup notifications where the"
+          + " mount allows) nor off (only poll)");
+    }
     Duration runscPoll = problems.durationIn(v, "runscPollInterval", "--runsc-poll-interval",
         Duration.ofMillis(50), Duration.ofMinutes(10));
     Duration ttl = problems.durationIn(v, "incidentTtl", "--incident-ttl", Duration.ofMinutes(1), Duration.ofDays(3650));
@@ -171,6 +178,7 @@ public final class ConfigLoader {
         kubeconfig,
         cgroupRoot,
         cgroupPoll,
+        cgroupNotify,
         kmsgPath,
         bootIdPath,
         procRoot,

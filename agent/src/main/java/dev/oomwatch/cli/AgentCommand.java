@@ -67,6 +67,10 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--cgroup-poll-interval", description = "How often pod cgroups are read (default 1s).")
   String cgroupPollInterval;
 
+  @Option(names = "--cgroup-notify", description = "auto: the kernel's memory-cgroup notifications make the pod"
+      + " cgroups be read at once, where the mount allows; off: only poll (default auto).")
+  String cgroupNotify;
+
   @Option(names = "--runsc-poll-interval", description = "How often the runsc state dir is read (default 1s).")
   String runscPollInterval;
 
@@ -133,6 +137,7 @@ final class AgentCommand implements Callable<Integer> {
     put(flags, "runtimeHandler", runtimeHandler);
     put(flags, "httpPort", httpPort);
     put(flags, "cgroupPollInterval", cgroupPollInterval);
+    put(flags, "cgroupNotify", cgroupNotify);
     put(flags, "runscPollInterval", runscPollInterval);
     put(flags, "runscBinary", runscBinary);
     put(flags, "pendingCapacity", pendingCapacity);

@@ -30,6 +30,19 @@ class ConfigLoaderTest {
     assertEquals("runsc", config.runtimeHandler());
     assertEquals(9464, config.httpPort());
     assertEquals(Optional.empty(), config.runscMetricsUrl());
+    assertTrue(config.cgroupNotify(), "kernel cgroup notifications where the mount allows");
+  }
+
+  @Test
+  void cgroupNotificationsAreAutoOrOff() {
+    var flags = new java.util.HashMap<>(base());
+    flags.put("cgroupNotify", "off");
+    assertEquals(false, ConfigLoader.load(Optional.empty(), Map.of(), flags).cgroupNotify());
+    flags.put("cgroupNotify", "AUTO");
+    assertEquals(true, ConfigLoader.load(Optional.empty(), Map.of(), flags).cgroupNotify());
+    flags.put("cgroupNotify", "on");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Optional.empty(), Map.of(), flags));
+    assertTrue(e.getMessage().contains("--cgroup-notify 'on' is neither auto"), e.getMessage());
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 
@@ -51,6 +52,12 @@ final class AgentJvm implements AutoCloseable {
    */
   static AgentJvm start(String label, Path java, List<String> jvmOptions, String classpath, String mainClass,
       List<String> args, int httpPort, Path dir) throws IOException {
+    return start(label, java, jvmOptions, classpath, mainClass, args, Map.of(), httpPort, dir);
+  }
+
+  /** As above, with {@code environment} added to the agent's (settings every jar reads, unknown ones ignored). */
+  static AgentJvm start(String label, Path java, List<String> jvmOptions, String classpath, String mainClass,
+      List<String> args, Map<String, String> environment, int httpPort, Path dir) throws IOException {
     Path log = dir.resolve(label + ".log");
     Path gcLog = dir.resolve(label + "-gc.log");
     List<String> command = new ArrayList<>();
@@ -67,6 +74,7 @@ final class AgentJvm implements AutoCloseable {
     // the chart's options arrive as JDK_JAVA_OPTIONS; the bench sets them on the command line instead
     builder.environment().remove("JDK_JAVA_OPTIONS");
     builder.environment().remove("JAVA_TOOL_OPTIONS");
+    builder.environment().putAll(environment);
     return new AgentJvm(label, builder.start(), httpPort, log, gcLog);
   }
 

@@ -301,6 +301,12 @@ public final class Bench {
    */
   AgentJvm startAgent(String label, JvmFlags flags, AgentRuntime runtime, List<String> moreOptions,
       List<String> agentArgs) throws IOException, InterruptedException {
+    return startAgent(label, flags, runtime, moreOptions, agentArgs, java.util.Map.of());
+  }
+
+  /** As above, with {@code environment} added to the agent's. */
+  AgentJvm startAgent(String label, JvmFlags flags, AgentRuntime runtime, List<String> moreOptions,
+      List<String> agentArgs, java.util.Map<String, String> environment) throws IOException, InterruptedException {
     int port = LoopbackPorts.free();
     List<String> args = new ArrayList<>(agentArgs);
     args.addAll(List.of("--kubeconfig", kubeconfigFor(label).toString(), "--http-port", Integer.toString(port)));
@@ -308,7 +314,7 @@ public final class Bench {
     options.addAll(runtime.extraOptions());
     options.addAll(moreOptions);
     return awaitReady(teardown.add(AgentJvm.start(label, jars.java(runtime), options, jars.jar(runtime).toString(),
-        jars.mainClass(runtime), args, port, workDir)));
+        jars.mainClass(runtime), args, environment, port, workDir)));
   }
 
   /** Starts {@code mainClass args} on this JVM's classpath (the tools jar) as an agent serving HTTP on {@code port}. */

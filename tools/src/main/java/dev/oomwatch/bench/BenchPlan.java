@@ -41,14 +41,21 @@ public record BenchPlan(
    * @param kmsg         whether the agent reads the kernel log ({@code --kmsg=/dev/kmsg}) or not ({@code off})
    * @param pollInterval the agent's cgroup poll interval
    * @param ooms         how many real runsc OOMs are measured
+   * @param notifications whether the kernel's cgroup notifications are on ({@code --cgroup-notify auto}) or
+   *                     off (poll only, as where the chart mounts the cgroup tree read-only)
    */
-  public record LatencyMode(boolean kmsg, Duration pollInterval, int ooms) {
+  public record LatencyMode(boolean kmsg, Duration pollInterval, int ooms, boolean notifications) {
+    public LatencyMode(boolean kmsg, Duration pollInterval, int ooms) {
+      this(kmsg, pollInterval, ooms, false);
+    }
+
     public String label() {
-      return (kmsg ? "kmsg" : "cgroup-only") + ", " + Bench.duration(pollInterval) + " cgroup poll";
+      return (kmsg ? "kmsg" : "cgroup-only") + (notifications ? ", notifications" : "") + ", "
+          + Bench.duration(pollInterval) + " cgroup poll";
     }
 
     String slug() {
-      return (kmsg ? "kmsg" : "cgroup") + "-" + pollInterval.toMillis() + "ms";
+      return (kmsg ? "kmsg" : "cgroup") + (notifications ? "-notify" : "") + "-" + pollInterval.toMillis() + "ms";
     }
   }
 
@@ -61,7 +68,8 @@ public record BenchPlan(
    *                     mode, or uid 0); false: as the chart deploys by default, unprivileged, with no kernel
    *                     log and a runsc state dir it cannot read (runsc keeps it 0711, root's)
    */
-  public record SteadyConfig(JvmFlags jvmFlags, Duration pollInterval, boolean allSources, AgentRuntime runtime) {
+  public record SteadyConfig(JvmFlags jvmFlags, Duration pollInterval, boolean allSources, AgentRuntime runtime,
+      boolean notifications) {
     public SteadyConfig(JvmFlags jvmFlags, Duration pollInterval) {
       this(jvmFlags, pollInterval, true);
     }
@@ -70,15 +78,20 @@ public record BenchPlan(
       this(jvmFlags, pollInterval, allSources, AgentRuntime.JDK17_AGENT_JAR);
     }
 
+    public SteadyConfig(JvmFlags jvmFlags, Duration pollInterval, boolean allSources, AgentRuntime runtime) {
+      this(jvmFlags, pollInterval, allSources, runtime, false);
+    }
+
     public String label() {
       return jvmFlags.name().toLowerCase(java.util.Locale.ROOT) + " JVM flags, " + Bench.duration(pollInterval)
           + " cgroup poll" + (allSources ? "" : ", unprivileged (no kmsg, runsc state unreadable)")
+          + (notifications ? ", cgroup notifications on" : "")
           + (runtime == AgentRuntime.JDK17_AGENT_JAR ? "" : ", " + runtime.label());
     }
 
     String slug() {
       return "steady-" + jvmFlags.name().toLowerCase(java.util.Locale.ROOT) + "-" + pollInterval.toMillis() + "ms"
-          + (allSources ? "" : "-unprivileged")
+          + (allSources ? "" : "-unprivileged") + (notifications ? "-notify" : "")
           + (runtime == AgentRuntime.JDK17_AGENT_JAR ? "" : "-" + runtime.name().toLowerCase(java.util.Locale.ROOT));
     }
   }
@@ -91,6 +104,7 @@ public record BenchPlan(
     return new BenchPlan(EnumSet.allOf(Phase.class),
         List.of(new LatencyMode(true, Duration.ofSeconds(1), 20),
             new LatencyMode(false, Duration.ofSeconds(1), 20),
+            new LatencyMode(false, Duration.ofSeconds(1), 20, true),
             new LatencyMode(false, Duration.ofMillis(250), 10),
             new LatencyMode(false, Duration.ofSeconds(5), 10)),
         110,
@@ -105,7 +119,8 @@ public record BenchPlan(
   public static BenchPlan quick() {
     return new BenchPlan(EnumSet.allOf(Phase.class),
         List.of(new LatencyMode(true, Duration.ofSeconds(1), 2),
-            new LatencyMode(false, Duration.ofSeconds(1), 2)),
+            new LatencyMode(false, Duration.ofSeconds(1), 2),
+            new LatencyMode(false, Duration.ofSeconds(1), 2, true)),
         110,
         List.of(new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1)),
             new SteadyConfig(JvmFlags.DEFAULT, Duration.ofSeconds(1))),
@@ -120,7 +135,8 @@ public record BenchPlan(
         new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1)),
         new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(5)),
         new SteadyConfig(JvmFlags.DEFAULT, Duration.ofSeconds(1)),
-        new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1), false)));
+        new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1), false),
+        new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1), false, AgentRuntime.JDK17_AGENT_JAR, true)));
     configs.addAll(runtimeComparison());
     return List.copyOf(configs);
   }
@@ -141,6 +157,22 @@ public record BenchPlan(
     configs.addAll(runtimeComparison());
     return new BenchPlan(EnumSet.of(Phase.STEADY), latencyModes, steadyPods, List.copyOf(configs), warmUp,
         steadyWindow, stormKillsPerMinute, stormDuration);
+  }
+
+  /**
+   * Only the cgroup notification comparison (issue 11): cgroup-only latency at a 1 s poll and the unprivileged
+   * steady state, with the kernel's cgroup notifications off and on; the phases asked for of those two.
+   */
+  public BenchPlan notificationsOnly() {
+    // with notifications first: its row is the one with a target
+    List<LatencyMode> modes = latencyModes.stream().filter(m -> !m.kmsg() && m.pollInterval().equals(Duration.ofSeconds(1)))
+        .sorted(java.util.Comparator.comparing(m -> !m.notifications())).toList();
+    List<SteadyConfig> configs = List.of(new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1), false),
+        new SteadyConfig(JvmFlags.CHART, Duration.ofSeconds(1), false, AgentRuntime.JDK17_AGENT_JAR, true));
+    Set<Phase> only = EnumSet.noneOf(Phase.class);
+    only.addAll(phases);
+    only.retainAll(EnumSet.of(Phase.LATENCY, Phase.STEADY));
+    return new BenchPlan(only, modes, steadyPods, configs, warmUp, steadyWindow, stormKillsPerMinute, stormDuration);
   }
 
   public BenchPlan withPhases(Set<Phase> only) {

@@ -74,6 +74,7 @@ final class LatencyPhase {
         "--node-name", node,
         "--kmsg", mode.kmsg() ? "/dev/kmsg" : "off",
         "--cgroup-poll-interval", mode.pollInterval().toMillis() + "ms",
+        "--cgroup-notify", mode.notifications() ? "auto" : "off",
         "--runsc-root", runscRoot.toString(),
         "--runtime-handler", Bench.HANDLER);
     AgentJvm agent = bench.startAgent("latency-" + mode.slug(), BenchPlan.JvmFlags.CHART, args);

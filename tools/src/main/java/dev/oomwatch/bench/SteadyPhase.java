@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 
 /**
@@ -47,7 +48,9 @@ final class SteadyPhase {
     if (config.runtime().trains()) {
       archive = List.of(config.runtime().archiveOption(train(config, label, args).toString()));
     }
-    AgentJvm agent = bench.startAgent(label, config.jvmFlags(), config.runtime(), archive, args);
+    // by the environment: the jar of before the split (--single-jar) knows no such flag, and ignores it there
+    Map<String, String> notify = Map.of("OOMWATCH_CGROUP_NOTIFY", config.notifications() ? "auto" : "off");
+    AgentJvm agent = bench.startAgent(label, config.jvmFlags(), config.runtime(), archive, args, notify);
     Bench.pace(warmUp);
     double pollsBefore = agent.metric("oomwatch_cgroup_polls_total");
     ApiTraffic.Snapshot apiBefore = traffic.snapshot(bench.tokenOf(label));
@@ -102,7 +105,8 @@ final class SteadyPhase {
   private Path train(SteadyConfig config, String label, List<String> args) throws IOException, InterruptedException {
     Path archive = bench.workDir().resolve(label + ".archive");
     AgentJvm training = bench.startAgent(label + "-training", config.jvmFlags(), config.runtime(),
-        List.of(config.runtime().trainingOption(archive.toString())), args);
+        List.of(config.runtime().trainingOption(archive.toString())), args,
+        Map.of("OOMWATCH_CGROUP_NOTIFY", config.notifications() ? "auto" : "off"));
     Bench.pace(Duration.ofSeconds(10));
     training.close();
     if (!java.nio.file.Files.isRegularFile(archive)) {

@@ -38,6 +38,10 @@ public final class BenchCommand implements Callable<Integer> {
       + " candidates (single jar, AppCDS, JDK 25, compact object headers, AOT cache), steady state only.")
   boolean runtimes;
 
+  @Option(names = "--notifications", description = "Only the cgroup notification comparison: cgroup-only latency"
+      + " at a 1 s poll and the unprivileged steady state, each with the kernel's cgroup notifications off and on.")
+  boolean notifications;
+
   @Option(names = "--agent-jar", description = "The agent's jar (default: ${DEFAULT-VALUE}).",
       defaultValue = AgentJars.DEFAULT_AGENT_JAR)
   Path agentJar;
@@ -72,6 +76,9 @@ public final class BenchCommand implements Callable<Integer> {
     if (runtimes) {
       plan = plan.runtimesOnly();
     }
+    if (notifications) {
+      plan = plan.notificationsOnly();
+    }
     AgentJars jars = new AgentJars(agentJar, java.util.Optional.ofNullable(singleJar), java.util.Optional.of(jdk25));
     return new Bench(plan, jars, System.out, out, commandLine()).run();
   }
@@ -83,6 +90,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (runtimes) {
       words.add("--runtimes");
+    }
+    if (notifications) {
+      words.add("--notifications");
     }
     if (singleJar != null) {
       words.add("--single-jar");

@@ -16,11 +16,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,6 +83,7 @@ final class CgroupPoller {
 
   private CgroupLayout layout;
   private long pollNumber;
+  private long followChanges;
   /** Whether to keep the polled files open; null: decided from the file system type. */
   private Boolean keepFilesOpen;
 
@@ -105,6 +108,20 @@ final class CgroupPoller {
 
   int followedPods() {
     return pods.size();
+  }
+
+  /** Rises each time a pod is followed or forgotten: {@link #followedDirectories()} may differ then. */
+  long followChanges() {
+    return followChanges;
+  }
+
+  /** The directories of the pod cgroups followed now. */
+  Set<Path> followedDirectories() {
+    Set<Path> directories = new HashSet<>();
+    for (PodState state : pods.values()) {
+      directories.add(state.pod.directory);
+    }
+    return directories;
   }
 
   /**
@@ -140,11 +157,13 @@ final class CgroupPoller {
         state = new PodState(uid, new TrackedCgroup(version, pod.directory(), pod.cgroupPath(),
             Optional.empty()), readings.follow(watchedPod.ref()));
         pods.put(uid, state);
+        followChanges++;
       }
       state.seenAtPoll = poll;
       if (!pollPod(state, version, now, sink)) {
         log.debug("the cgroup of pod {} is gone; forgetting it", uid);
         pods.remove(uid);
+        followChanges++;
         finder.forget(uid);
         readings.forget(uid);
         state.close();
@@ -452,6 +471,7 @@ final class CgroupPoller {
       state.close();
     }
     pods.clear();
+    followChanges++;
     readings.forgetAll();
   }
 
@@ -461,6 +481,7 @@ final class CgroupPoller {
       PodState state = states.next();
       if (state.seenAtPoll != poll) {
         states.remove();
+        followChanges++;
         finder.forget(state.uid);
         readings.forget(state.uid);
         state.close();

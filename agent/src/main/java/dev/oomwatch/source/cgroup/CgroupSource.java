@@ -1,6 +1,8 @@
 package dev.oomwatch.source.cgroup;
 
 import dev.oomwatch.metrics.AgentMetrics;
+import dev.oomwatch.model.CgroupOomSignal;
+import dev.oomwatch.model.CgroupOomSignal.Kind;
 import dev.oomwatch.model.CgroupPolled;
 import dev.oomwatch.model.Observation;
 import dev.oomwatch.model.WatchedPod;
@@ -18,6 +20,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -51,6 +54,15 @@ import org.slf4j.LoggerFactory;
  * about five file descriptors per pod. A pod cgroup's directory is listed only when its children may
  * have changed. Measured with {@code CgroupPollBenchmark} (test sources).
  *
+ * <p>Kernel notifications (when turned on): the kernel signals a pod cgroup's memory events — on
+ * v2 {@code memory.events} is marked modified (inotify), on v1 an eventfd registered on
+ * {@code memory.oom_control} fires when the cgroup enters OOM — and the source then polls at once,
+ * and again 5, 20, 50 and 100 ms after the notification until a poll counts a kill, so a kill is
+ * reported within milliseconds instead of within one interval. A notification is never evidence by
+ * itself: only what these polls read is reported, as at any poll. Any registration that fails (a
+ * read-only mount on v1, no descriptors left...) leaves that pod to the interval's poll; see
+ * {@link CgroupNotifications}.
+ *
  * <p>Health: {@code STARTING} until the first poll, {@code LIVE} after each successful one,
  * {@code FAILED} with a sentence saying what to do when the cgroup root is missing or unreadable, has
  * no memory controller, or has no kubepods cgroup while gVisor pods run (the agent sees its own cgroup
@@ -74,6 +86,10 @@ public final class CgroupSource implements Source {
   public static final double DEFAULT_NEAR_LIMIT_SHARE = 0.9;
 
   private static final String NAME = "cgroup";
+  /** After a kernel notification: polls at once, then this long after it while no kill is counted. */
+  private static final long[] BURST_MILLIS = {5, 20, 50, 100};
+  /** The least time between the starts of two polls that notifications cause. */
+  private static final long MIN_GAP_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   private static final Duration THREAD_EXIT_WAIT = Duration.ofSeconds(5);
   private static final Logger log = LoggerFactory.getLogger(CgroupSource.class);
 
@@ -84,12 +100,18 @@ public final class CgroupSource implements Source {
   private final Clock clock;
   private final CgroupPoller poller;
   private final CountDownLatch closed = new CountDownLatch(1);
+  /** Released by a kernel notification (and by close) to make the polling thread poll at once. */
+  private final Semaphore wakeups = new Semaphore(0);
+  private final CgroupNotifications notifications;
 
   private volatile SourceHealth health;
   private volatile CgroupLayout polledLayout;
   private Thread thread; // guarded by this
   private Consumer<Observation> sink;
   private String lastWarning;
+  private long followChangesNotified = -1;
+  /** Whether the poll running now counted a kill; polling thread. */
+  private boolean killCounted;
 
   /** Polls {@code cgroupRoot} every second, sampling pods above 90 % of their limit. */
   public CgroupSource(Path cgroupRoot, Supplier<? extends Collection<WatchedPod>> pods) {
@@ -105,11 +127,25 @@ public final class CgroupSource implements Source {
    */
   public CgroupSource(Path cgroupRoot, Supplier<? extends Collection<WatchedPod>> pods,
       Duration interval, double nearLimitShare) {
-    this(cgroupRoot, pods, interval, nearLimitShare, Clock.systemUTC());
+    this(cgroupRoot, pods, interval, nearLimitShare, false, Clock.systemUTC());
+  }
+
+  /**
+   * As {@link #CgroupSource(Path, Supplier, Duration, double)}, and with {@code notifications} the
+   * kernel's memory-cgroup notifications make the cgroups be read at once (see the class comment).
+   */
+  public CgroupSource(Path cgroupRoot, Supplier<? extends Collection<WatchedPod>> pods,
+      Duration interval, double nearLimitShare, boolean notifications) {
+    this(cgroupRoot, pods, interval, nearLimitShare, notifications, Clock.systemUTC());
   }
 
   CgroupSource(Path cgroupRoot, Supplier<? extends Collection<WatchedPod>> pods, Duration interval,
       double nearLimitShare, Clock clock) {
+    this(cgroupRoot, pods, interval, nearLimitShare, false, clock);
+  }
+
+  CgroupSource(Path cgroupRoot, Supplier<? extends Collection<WatchedPod>> pods, Duration interval,
+      double nearLimitShare, boolean notifications, Clock clock) {
     this.cgroupRoot = Objects.requireNonNull(cgroupRoot, "cgroupRoot");
     this.pods = Objects.requireNonNull(pods, "pods");
     this.interval = Objects.requireNonNull(interval, "interval");
@@ -121,6 +157,7 @@ public final class CgroupSource implements Source {
     }
     this.clock = Objects.requireNonNull(clock, "clock");
     this.poller = new CgroupPoller(cgroupRoot, nearLimitShare, clock, counters);
+    this.notifications = new CgroupNotifications(notifications, wakeups::release, interval);
     this.health = new SourceHealth(NAME, State.STARTING, "first poll of " + cgroupRoot + " pending");
   }
 
@@ -173,6 +210,17 @@ public final class CgroupSource implements Source {
     metrics.registerCounter("oomwatch_cgroup_signals", "cgroup counter rises seen (kills and limit hits)",
         counters.signalsEmitted::get);
     poller.readings().register(metrics);
+    notifications.registerMetrics(metrics);
+  }
+
+  /** Kernel notifications that made the cgroups be read at once, so far; any thread. */
+  public long notificationsReceived() {
+    return notifications.received();
+  }
+
+  /** Whether every followed pod cgroup has a kernel notification registered now; any thread. */
+  public boolean notificationsActive() {
+    return notifications.active();
   }
 
   /**
@@ -196,6 +244,7 @@ public final class CgroupSource implements Source {
         return;
       }
       closed.countDown();
+      wakeups.release();
       pollerThread = thread;
     }
     if (pollerThread != null && pollerThread != Thread.currentThread()) {
@@ -208,17 +257,47 @@ public final class CgroupSource implements Source {
         log.warn("the cgroup poller did not stop within {}", THREAD_EXIT_WAIT);
       }
     }
+    if (pollerThread == null) {
+      notifications.close();
+    }
   }
 
   private void pollUntilClosed() {
+    long intervalNanos = interval.toNanos();
+    long nextRegular = System.nanoTime();
+    long notifiedAt = 0;
+    int burst = BURST_MILLIS.length; // the next poll of a notification's burst; none running
     try {
       while (!isClosed()) {
         long started = System.nanoTime();
+        killCounted = false;
         pollOnce();
-        long elapsed = System.nanoTime() - started;
-        long wait = Math.max(interval.toNanos() / 10, interval.toNanos() - elapsed);
-        if (closed.await(wait, TimeUnit.NANOSECONDS)) {
-          return;
+        if (started - nextRegular >= 0) {
+          nextRegular = Math.max(started + intervalNanos, System.nanoTime() + intervalNanos / 10);
+        }
+        if (killCounted) {
+          burst = BURST_MILLIS.length; // the counters moved: this notification is done with
+        }
+        long next = nextRegular;
+        if (burst < BURST_MILLIS.length) {
+          long burstAt = notifiedAt + TimeUnit.MILLISECONDS.toNanos(BURST_MILLIS[burst]);
+          next = burstAt - nextRegular < 0 ? burstAt : nextRegular;
+        }
+        long wait = next - System.nanoTime();
+        if (wait > 0 && wakeups.tryAcquire(wait, TimeUnit.NANOSECONDS)) {
+          wakeups.drainPermits();
+          if (isClosed()) {
+            return;
+          }
+          // A kernel notification: poll now (at most every MIN_GAP), then a few times more.
+          notifiedAt = System.nanoTime();
+          burst = 0;
+          long gap = started + MIN_GAP_NANOS - notifiedAt;
+          if (gap > 0 && closed.await(gap, TimeUnit.NANOSECONDS)) {
+            return;
+          }
+        } else if (burst < BURST_MILLIS.length && next != nextRegular) {
+          burst++;
         }
       }
     } catch (InterruptedException e) {
@@ -230,6 +309,7 @@ public final class CgroupSource implements Source {
       log.error("the cgroup poller stopped for good", e);
       throw e;
     } finally {
+      notifications.close();
       poller.close();
     }
   }
@@ -242,6 +322,10 @@ public final class CgroupSource implements Source {
       CgroupLayout layout = poller.poll(watched == null ? List.of() : watched, this::deliver);
       counters.polls.incrementAndGet();
       markLive(layout);
+      if (poller.followChanges() != followChangesNotified) {
+        followChangesNotified = poller.followChanges();
+        notifications.follow(layout, poller.followedDirectories());
+      }
       // after every signal of the poll: inference waits for it before calling a death Likely
       CgroupPoller.deliver(new CgroupPolled(started), this::deliver);
     } catch (CgroupUnavailableException e) {
@@ -256,6 +340,9 @@ public final class CgroupSource implements Source {
   }
 
   private void deliver(Observation observation) {
+    if (observation instanceof CgroupOomSignal && ((CgroupOomSignal) observation).kind() == Kind.OOM_KILL) {
+      killCounted = true;
+    }
     if (!isClosed()) {
       sink.accept(observation);
     }

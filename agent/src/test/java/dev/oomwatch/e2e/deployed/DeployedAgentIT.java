@@ -202,7 +202,44 @@ class DeployedAgentIT {
   }
 
   /** A mode of the chart as deployed here, and the verdicts its README row promises for a real kill. */
+  /**
+   * The default mode with {@code hostPaths.cgroupWritable}: the cgroup tree mounted read-write so that the
+   * agent (uid 65532, no capability) registers cgroup v1 OOM notifications through {@code cgroup.event_control},
+   * the one cgroup file it can write where the kernel makes it world-writable (mode 0222); the real kill is
+   * then read at the kernel's notification. Where the kernel makes it root's only (0200: Linux 6.18 here),
+   * nothing at all is writable, and the agent says notifications are off ({@code permission-denied}) and
+   * still reports the kill from the poll.
+   */
+  @Test
+  void withAWritableCgroupMountTheKillComesThroughANotificationAndOnlyEventControlIsWritable() throws Exception {
+    Mode deployed = deploy("default-values.yaml", "-cgroup-writable", List.of("--set", "hostPaths.cgroupWritable=true"),
+        UnaryOperator.identity());
+    onFailurePrintTheAgent(() -> {
+      assertTheHostCannotBeWrittenFromTheContainer(deployed.container());
+      PodRef oomPod = env.createGvisorPod("oom", LIMIT_MIB);
+      oomAndTerminateLikeKubelet(oomPod);
+      OOMIncident incident = awaitIncident(oomPod, deployed.verdicts());
+      mark("OOM reported " + incident.getSpec().getVerdict());
+      if (eventControlIsWorldWritable()) {
+        assertTrue(agent.metric("oomwatch_cgroup_notifications_total") >= 1, "no kernel notification made the agent"
+            + " read the cgroups: " + agent.metric("oomwatch_cgroup_notifications_total"));
+        assertEquals(1.0, agent.metric("oomwatch_cgroup_notifications_active"), "notifications not registered");
+      } else {
+        assertEquals(0.0, agent.metric("oomwatch_cgroup_notifications_active"), "notifications said to be on");
+        assertTrue(agent.metric("oomwatch_cgroup_notification_failures_total") >= 1, "no failure counted");
+        assertTrue(agent.log().contains("cgroup notifications unavailable (permission-denied)"), "no log line says why");
+      }
+      assertReportedOnce(oomPod, deployed.verdicts());
+    });
+  }
+
   record Mode(ChartContainer container, Set<String> verdicts) {}
+
+  /** Whether this kernel makes cgroup v1's {@code cgroup.event_control} world-writable (0222; newer ones: 0200). */
+  private static boolean eventControlIsWorldWritable() throws IOException {
+    return Files.getPosixFilePermissions(Path.of("/sys/fs/cgroup/memory/cgroup.event_control"))
+        .contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE);
+  }
 
   /**
    * Renders the chart with {@code valuesFile}, starts the API stand-in and the namespaced agent (the
@@ -266,10 +303,30 @@ class DeployedAgentIT {
     return YAML.readTree(text);
   }
 
-  /** Neither the host's cgroup files nor runsc's state can be opened for writing from the container. */
+  /**
+   * Neither the host's cgroup files nor runsc's state can be opened for writing from the container; with
+   * {@code hostPaths.cgroupWritable} (uid 65532 only), {@code cgroup.event_control} alone can.
+   */
   private void assertTheHostCannotBeWrittenFromTheContainer(ChartContainer container) throws Exception {
     for (Mount mount : container.mounts()) {
       if (!(mount.source() instanceof HostPath host) || !Files.isDirectory(Path.of(host.path()))) {
+        continue;
+      }
+      if (host.path().equals("/sys/fs/cgroup") && !mount.readOnly()) {
+        assertNotEquals(0, container.security().uid(), "the cgroup tree is mounted writable for uid 0");
+        String memory = mount.containerPath() + "/memory";
+        NamespacedAgent.ChartContainerProbe eventControl = agent.probeWrite(memory + "/cgroup.event_control");
+        if (eventControlIsWorldWritable()) {
+          assertEquals(0, eventControl.exitCode(), "cgroup.event_control not writable: " + eventControl.output());
+        } else {
+          assertNotEquals(0, eventControl.exitCode(), "cgroup.event_control (0200, root's) writable");
+        }
+        for (String target : List.of(memory + "/memory.limit_in_bytes", memory + "/memory.oom_control",
+            memory + "/kubepods/cgroup.procs", memory + "/kubepods/memory.limit_in_bytes",
+            memory + "/oomwatch-it-write-probe", mount.containerPath() + "/cpu/notify_on_release")) {
+          NamespacedAgent.ChartContainerProbe probe = agent.probeWrite(target);
+          assertNotEquals(0, probe.exitCode(), "the container could open " + target + " for writing");
+        }
         continue;
       }
       assertTrue(mount.readOnly(), "hostPath " + host.path() + " is mounted writable at " + mount.containerPath());

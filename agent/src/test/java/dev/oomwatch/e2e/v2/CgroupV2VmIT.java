@@ -57,12 +57,13 @@ import org.junit.jupiter.api.TestMethodOrder;
  * there). The API stand-in runs here, on 127.0.0.1, and the agent inside reaches it as 10.0.2.2 through
  * qemu's user network, exactly as it would reach a real API server.
  *
- * <p>Round 1, the agent with {@code --kmsg off} (the cgroup-only path): two gVisor pods, one in
+ * <p>Round 1, the agent with {@code --kmsg off} (the cgroup-only path) and a 30 s cgroup poll: two gVisor pods, one in
  * kubelet's cgroupfs layout ({@code /kubepods/burstable/pod<uid>/<sandbox-id>}), one in the systemd
  * driver's names ({@code kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice/
  * cri-containerd-<id>.scope}), each with {@code memory.max} 64 MiB at the pod level and a runsc sandbox
  * that allocates past it; the kernel OOM-kills the sentry, and the only thing that can tell the agent is
- * the pod cgroup's hierarchical {@code memory.events} ({@code oom_kill}). Round 2, the agent restarted
+ * the pod cgroup's hierarchical {@code memory.events} ({@code oom_kill}), read at once at the kernel's
+ * inotify notification of that file (the metric of notifications says so; the next poll is 30 s away). Round 2, the agent restarted
  * with {@code --kmsg /dev/kmsg}: a third pod's kill is reported with the kernel's record and the cgroup
  * counter as evidence, and the restart (which replays the kernel log) reports round 1's kills no second
  * time. Takes about a minute and a half on a 2-core machine; the serial console is printed on failure.
@@ -175,7 +176,21 @@ class CgroupV2VmIT {
               l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))));
       detected.values().removeIf(count -> count == 0);
       assertEquals(Map.of("oomwatch_incidents_detected_total{verdict=\"Confirmed\"}", 2.0), detected, metrics);
+      // round 1 polls every 30 s (init2): each kill was read at the kernel's inotify notification of the pod
+      // cgroup's memory.events, not at a poll
+      double notifications = metricValue(metrics, "oomwatch_cgroup_notifications_total");
+      System.out.println("CgroupV2VmIT: round 1 (30 s poll): " + notifications + " notification(s), "
+          + metricValue(metrics, "oomwatch_cgroup_polls_total") + " polls; kill to incident "
+          + metricValue(metrics, "oomwatch_detection_seconds_sum") / metricValue(metrics, "oomwatch_detection_seconds_count")
+          + " s on average");
+      assertTrue(notifications >= 2, "fewer notifications than kills: " + notifications + "\n" + metrics);
+      assertEquals(1.0, metricValue(metrics, "oomwatch_cgroup_notifications_active"), metrics);
     });
+  }
+
+  private static double metricValue(String metrics, String name) {
+    return metrics.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.substring(
+        name.length() + 1).strip())).findFirst().orElse(Double.NaN);
   }
 
   @Test
