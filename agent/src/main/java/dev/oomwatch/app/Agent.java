@@ -71,7 +71,7 @@ public final class Agent implements AutoCloseable {
         locator, publisher, metrics, podWatch::hasSynced, clock, config.incidentTtl());
     Optional<KmsgSource> kmsg = config.kmsg().map(device -> new KmsgSource(device, config.bootIdPath()));
     CgroupSource cgroup = new CgroupSource(config.cgroupRoot(), () -> List.copyOf(podWatch.all()),
-        config.cgroupPollInterval(), config.nearOomShare(), config.cgroupNotify());
+        config.cgroupPollInterval(), config.nearOomShare(), cgroupNotifications(config));
     this.runsc = RunscStateSource.builder()
         .runscRoot(config.runscRoot())
         .pollInterval(config.runscPollInterval())
@@ -112,6 +112,15 @@ public final class Agent implements AutoCloseable {
             .withoutMaxAttempts()));
   }
 
+  /**
+   * Whether the cgroup source registers the kernel's memory-cgroup notifications: only without the kernel
+   * log. With it, the kernel log is the instant path and the one that names the victim; a notified cgroup
+   * poll would win that race and report the kill as "process unknown" before the kernel's record arrives.
+   */
+  private static boolean cgroupNotifications(AgentConfig config) {
+    return config.cgroupNotify() && config.kmsg().isEmpty();
+  }
+
   /** Builds and starts the agent. */
   public static Agent start(AgentConfig config, Clock clock) {
     return start(config, clock, List.of());
@@ -142,7 +151,9 @@ public final class Agent implements AutoCloseable {
     if (config.kmsg().isEmpty()) {
       LOG.info("kernel log reading is off (--kmsg=off): OOM kills are seen through cgroup counters only");
     }
-    if (!config.cgroupNotify()) {
+    if (config.cgroupNotify() && config.kmsg().isPresent()) {
+      LOG.info("cgroup notifications not used: the kernel log reports each kill at once and names its victim");
+    } else if (!config.cgroupNotify()) {
       LOG.info("cgroup notifications are off (--cgroup-notify=off): OOM kills are seen at the next cgroup poll,"
           + " every {} ms", config.cgroupPollInterval().toMillis());
     }
