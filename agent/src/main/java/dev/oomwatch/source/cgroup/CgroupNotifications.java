@@ -57,6 +57,10 @@ final class CgroupNotifications implements AutoCloseable {
     this.enabled = enabled;
     this.onNotify = Objects.requireNonNull(onNotify, "onNotify");
     this.pollInterval = Objects.requireNonNull(pollInterval, "pollInterval");
+    // every reason's series exists from the start at 0, so increase() sees the first failure
+    for (String reason : List.of(READ_ONLY, PERMISSION_DENIED, TOO_MANY_FILES, NATIVE_LIBRARY, NOT_CGROUPFS, OTHER)) {
+      failures.put(reason, new AtomicLong());
+    }
   }
 
   /**
