@@ -13,7 +13,6 @@ import dev.oomwatch.bench.BenchResult.StormResult;
 import dev.oomwatch.bench.BenchResult.TargetCheck;
 import dev.oomwatch.lab.LabPrerequisites;
 import dev.oomwatch.testing.EmbeddedCluster;
-import dev.oomwatch.testing.FileTrees;
 import dev.oomwatch.testing.LoopbackPorts;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -69,7 +68,6 @@ public final class Bench {
   private final Clocks clocks = Clocks.measure();
   private Path workDir;
   private EmbeddedCluster cluster;
-  private volatile boolean keepWorkDir;
 
   public Bench(BenchPlan plan, AgentJars jars, PrintStream out, Path resultFile, String commandLine) {
     this.plan = plan;
@@ -87,31 +85,15 @@ public final class Bench {
       missing.forEach(m -> out.println("  - " + m));
       return 1;
     }
-    Thread cleanupOnCtrlC = new Thread(teardown::close, "bench-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanupOnCtrlC);
-    try {
+    return teardown.runInWorkDir("bench", out, dir -> {
+      workDir = dir;
       BenchResult result = measure();
       String markdown = MarkdownReport.render(result);
       out.println();
       out.println(markdown);
       write(result, markdown);
       return 0;
-    } catch (Exception e) {
-      keepWorkDir = true;
-      out.println("bench failed: " + e);
-      e.printStackTrace(out);
-      if (workDir != null) {
-        out.println("agent logs kept in " + workDir);
-      }
-      return 1;
-    } finally {
-      teardown.close();
-      try {
-        Runtime.getRuntime().removeShutdownHook(cleanupOnCtrlC);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook is running or ran: nothing left to do
-      }
-    }
+    });
   }
 
   BenchResult measure() throws IOException, InterruptedException {
@@ -120,13 +102,6 @@ public final class Bench {
     Machine machine = Machines.describe();
     out.printf("gvisor-oom-watcher bench on %s, %d cores, Linux %s (load average %s)%n", machine.cpuModel(),
         machine.cores(), machine.kernel(), machine.loadAverageAtStart());
-    workDir = Files.createTempDirectory("oomwatch-bench-");
-    Path work = workDir;
-    teardown.add(() -> {
-      if (!keepWorkDir) {
-        FileTrees.delete(work);
-      }
-    });
     skipAheadInUids();
     cluster = teardown.add(new EmbeddedCluster());
     cluster.createRuntimeClass(RUNTIME_CLASS, HANDLER);

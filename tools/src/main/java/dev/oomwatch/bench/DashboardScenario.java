@@ -11,7 +11,6 @@ import dev.oomwatch.lab.SandboxWorkload;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.EmbeddedCluster;
-import dev.oomwatch.testing.FileTrees;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -82,7 +81,6 @@ public final class DashboardScenario {
   private final Teardown teardown = new Teardown();
   private final AtomicInteger kills = new AtomicInteger();
   private EmbeddedCluster cluster;
-  private volatile boolean keepWorkDir;
 
   public DashboardScenario(Path agentJar, int httpPort, Duration duration, PrintStream out) {
     this.agentJar = agentJar;
@@ -111,17 +109,18 @@ public final class DashboardScenario {
       out.println("No agent jar at " + agentJar + " (mvn package)");
       return 1;
     }
-    Thread cleanupOnCtrlC = new Thread(teardown::close, "scenario-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanupOnCtrlC);
-    Path workDir = null;
-    try {
-      workDir = Files.createTempDirectory("oomwatch-scenario-");
-      Path work = workDir;
-      teardown.add(() -> {
-        if (!keepWorkDir) {
-          FileTrees.delete(work);
-        }
-      });
+    return teardown.runInWorkDir("scenario", out, workDir -> {
+      try {
+        return play(workDir, summary);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return 130;
+      }
+    });
+  }
+
+  /** The scenario itself, in {@code workDir}; returns the exit code. */
+  private int play(Path workDir, Path summary) throws Exception {
       Bench.skipAheadInUids();
       cluster = teardown.add(new EmbeddedCluster());
       cluster.createRuntimeClass(Bench.RUNTIME_CLASS, Bench.HANDLER);
@@ -154,7 +153,7 @@ public final class DashboardScenario {
         PodCgroupV1 cgroup = cgroups.get(i);
         Path root = runscRoots.get(plan.node());
         running.add(loops.submit(() -> {
-          podLoop(plan, pod, cgroup, root, work, end);
+          podLoop(plan, pod, cgroup, root, workDir, end);
           return null;
         }));
       }
@@ -167,25 +166,6 @@ public final class DashboardScenario {
         writeSummary(summary, ready, finished);
       }
       return 0;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 130;
-    } catch (Exception e) {
-      keepWorkDir = true;
-      out.println("scenario failed: " + e);
-      e.printStackTrace(out);
-      if (workDir != null) {
-        out.println("agent logs kept in " + workDir);
-      }
-      return 1;
-    } finally {
-      teardown.close();
-      try {
-        Runtime.getRuntime().removeShutdownHook(cleanupOnCtrlC);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook is running or ran: it cleans up
-      }
-    }
   }
 
   private void startAgent(Node node, Path runscRoot, Path workDir) throws IOException, InterruptedException {

@@ -1,7 +1,12 @@
 package dev.oomwatch.bench;
 
+import dev.oomwatch.testing.FileTrees;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +31,49 @@ final class Teardown implements AutoCloseable {
     }
     steps.push(step);
     return step;
+  }
+
+  /** Work done in a temporary directory of its own; returns the command's exit code. */
+  interface InWorkDir {
+    int run(Path workDir) throws Exception;
+  }
+
+  /**
+   * Runs {@code work} in a new temporary directory {@code oomwatch-<name>-…}, with this teardown closed at
+   * the end and on Ctrl-C (a shutdown hook). The directory goes with the teardown unless {@code work}
+   * threw: then it is kept, with the agents' logs, the failure is printed on {@code out}, and the exit
+   * code is 1. On the calling thread.
+   */
+  int runInWorkDir(String name, PrintStream out, InWorkDir work) {
+    Thread cleanupOnCtrlC = new Thread(this::close, name + "-cleanup");
+    Runtime.getRuntime().addShutdownHook(cleanupOnCtrlC);
+    AtomicBoolean keep = new AtomicBoolean();
+    Path dir = null;
+    try {
+      dir = Files.createTempDirectory("oomwatch-" + name + "-");
+      Path created = dir;
+      add(() -> {
+        if (!keep.get()) {
+          FileTrees.delete(created);
+        }
+      });
+      return work.run(dir);
+    } catch (Exception e) {
+      keep.set(true);
+      out.println(name + " failed: " + e);
+      e.printStackTrace(out);
+      if (dir != null) {
+        out.println("agent logs kept in " + dir);
+      }
+      return 1;
+    } finally {
+      close();
+      try {
+        Runtime.getRuntime().removeShutdownHook(cleanupOnCtrlC);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running or ran: it cleans up
+      }
+    }
   }
 
   @Override
