@@ -1,5 +1,8 @@
 package dev.oomwatch.metrics;
 
+import dev.oomwatch.crd.OOMIncidentStatus;
+import dev.oomwatch.model.Verdict;
+import dev.oomwatch.podreport.OomMessages;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
@@ -10,6 +13,7 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.Collection;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -91,6 +95,26 @@ public final class AgentMetrics {
       .name("oomwatch_incidents_pending")
       .help("Incidents detected but not yet created in the API")
       .register(registry);
+
+  public AgentMetrics() {
+    // every known label's series exists from the start at 0: increase() and rate() miss the first
+    // increment of a series that appears with it (a dashboard's "by reason" panel would stay empty)
+    for (Verdict verdict : Verdict.values()) {
+      incidentsDetected.initLabelValues(verdict.display());
+    }
+    for (String outcome : List.of(OOMIncidentStatus.REPORTED, OOMIncidentStatus.RECORDED,
+        OOMIncidentStatus.POD_GONE, OOMIncidentStatus.FAILED)) {
+      incidentsReported.initLabelValues(outcome);
+    }
+    for (String reason : List.of(OomMessages.NEAR_OOM, OomMessages.LIMIT_NOT_ENFORCED)) {
+      warnings.initLabelValues(reason);
+    }
+  }
+
+  /** Makes the series of each of these refusal reasons exist at 0 (the reconciler knows them). */
+  public void refusalReasons(Collection<String> reasons) {
+    reasons.forEach(incidentsRefused::initLabelValues);
+  }
 
   /**
    * Counts the kill reported as incident {@code incidentName} of {@code pod} in the pod's

@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +64,7 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     this.metrics = metrics;
     this.clock = clock;
     this.ttl = ttl;
+    metrics.refusalReasons(Stream.of(IncidentTrust.Reason.values()).map(r -> r.label).toList());
     for (int i = 0; i < podLocks.length; i++) {
       podLocks[i] = new Object();
     }
