@@ -199,16 +199,22 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     return UpdateControl.patchStatus(incident);
   }
 
-  /** Writes the condition, then the Event; false when the pod disappeared meanwhile (HTTP 404). */
+  /**
+   * Writes the Event, then the condition (the Event first: it is what {@code kubectl describe pod} and
+   * alerts on Events show, and the pod read just before says the pod is this uid); false when the pod
+   * disappeared meanwhile (HTTP 404). A pod without the agent's condition has had no kill reported, so
+   * its Event series is created without being read first.
+   */
   private boolean reportOnPod(Pod pod, String name, OOMIncidentSpec spec, OOMIncidentStatus status) {
     try {
+      boolean reportedBefore = PodConditionWriter.has(pod, PodConditionWriter.CONDITION_TYPE);
+      String eventName = events.recordWarning(new PodRef(pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
+          pod.getMetadata().getUid()), REASON, OomMessages.eventMessage(name, spec), name, reportedBefore);
       try {
         conditions.markOomKilled(pod, REASON, OomMessages.conditionMessage(name, spec), Instant.parse(spec.getKilledAt()));
       } catch (KubernetesClientException e) {
         throw conflictIfPodChanged(pod, e);
       }
-      String eventName = events.recordWarning(new PodRef(pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
-          pod.getMetadata().getUid()), REASON, OomMessages.eventMessage(name, spec), name);
       status.setEventName(eventName);
       LOG.debug("reported OOMIncident {} on pod {} (Event {})", name, spec.getPodName(), eventName);
       return true;

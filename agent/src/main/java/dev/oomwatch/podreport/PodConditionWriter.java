@@ -41,6 +41,11 @@ public final class PodConditionWriter {
     return mark(pod, CONDITION_TYPE, reason, message, killedAt);
   }
 
+  /** Whether {@code pod} carries the condition {@code type} (of any status): the agent reported on it before. */
+  public static boolean has(Pod pod, String type) {
+    return indexOf(pod.getStatus() == null ? null : pod.getStatus().getConditions(), type) >= 0;
+  }
+
   /** Sets the agent's condition {@code type}=True the same way; returns false when nothing needed writing. */
   public boolean mark(Pod pod, String type, String reason, String message, Instant since) {
     Instant killedAt = since;

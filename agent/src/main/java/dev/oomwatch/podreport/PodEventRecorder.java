@@ -85,7 +85,21 @@ public final class PodEventRecorder {
    * by Events that are not the agent's (nothing is written then).
    */
   public String recordWarning(PodRef pod, String reason, String message, String incidentName) {
+    return recordWarning(pod, reason, message, incidentName, true);
+  }
+
+  /**
+   * As {@link #recordWarning(PodRef, String, String, String)}; with {@code seriesMayExist} false (nothing
+   * on the pod shows an earlier report) the Event is created without reading it first — one request
+   * instead of two on the way to a pod's first Event — and an Event that exists after all (the create's
+   * 409) is read and counted on as usual.
+   */
+  public String recordWarning(PodRef pod, String reason, String message, String incidentName,
+      boolean seriesMayExist) {
     for (String name : List.of(eventName(pod, reason), alternateEventName(pod, reason))) {
+      if (!seriesMayExist && created(name, pod, reason, message, incidentName)) {
+        return name;
+      }
       Event existing = client.v1().events().inNamespace(pod.namespace()).withName(name).get();
       if (existing == null || isOurs(existing, pod, reason)) {
         record(existing, name, pod, reason, message, incidentName);
@@ -110,41 +124,15 @@ public final class PodEventRecorder {
   }
 
   private void record(Event existing, String name, PodRef pod, String reason, String message, String incidentName) {
+    if (existing == null) {
+      if (!created(name, pod, reason, message, incidentName)) {
+        // another reconcile created it between our GET and POST: let the retry count on top of it
+        throw new IllegalStateException("Event " + name + " appeared concurrently; retrying");
+      }
+      return;
+    }
     String namespace = pod.namespace();
     String now = clock.instant().toString();
-    if (existing == null) {
-      Event event = new EventBuilder()
-          .withNewMetadata()
-            .withName(name)
-            .withNamespace(namespace)
-            .withAnnotations(Map.of(INCIDENTS_ANNOTATION, incidentName))
-          .endMetadata()
-          .withInvolvedObject(new ObjectReferenceBuilder()
-              .withApiVersion("v1").withKind("Pod")
-              .withNamespace(namespace).withName(pod.name())
-              .withUid(pod.uid())
-              .build())
-          .withType("Warning")
-          .withReason(reason)
-          .withMessage(message)
-          .withCount(1)
-          .withFirstTimestamp(now)
-          .withLastTimestamp(now)
-          .withNewSource().withComponent(COMPONENT).withHost(nodeName).endSource()
-          .withReportingComponent(REPORTING_COMPONENT)
-          .withReportingInstance(nodeName)
-          .build();
-      try {
-        client.v1().events().inNamespace(namespace).resource(event).create();
-        return;
-      } catch (KubernetesClientException e) {
-        if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
-          // another reconcile created it between our GET and POST: let the retry count on top of it
-          throw new IllegalStateException("Event " + name + " appeared concurrently; retrying", e);
-        }
-        throw e;
-      }
-    }
     List<String> counted = incidentsOf(existing);
     if (counted.contains(incidentName)) {
       return;
@@ -159,6 +147,42 @@ public final class PodEventRecorder {
     patch.put("count", count).put("lastTimestamp", now).put("message", message);
     client.v1().events().inNamespace(namespace).withName(name)
         .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+  }
+
+  /** Creates the series' Event counting {@code incidentName}; false when an Event of that name exists (409). */
+  private boolean created(String name, PodRef pod, String reason, String message, String incidentName) {
+    String namespace = pod.namespace();
+    String now = clock.instant().toString();
+    Event event = new EventBuilder()
+        .withNewMetadata()
+          .withName(name)
+          .withNamespace(namespace)
+          .withAnnotations(Map.of(INCIDENTS_ANNOTATION, incidentName))
+        .endMetadata()
+        .withInvolvedObject(new ObjectReferenceBuilder()
+            .withApiVersion("v1").withKind("Pod")
+            .withNamespace(namespace).withName(pod.name())
+            .withUid(pod.uid())
+            .build())
+        .withType("Warning")
+        .withReason(reason)
+        .withMessage(message)
+        .withCount(1)
+        .withFirstTimestamp(now)
+        .withLastTimestamp(now)
+        .withNewSource().withComponent(COMPONENT).withHost(nodeName).endSource()
+        .withReportingComponent(REPORTING_COMPONENT)
+        .withReportingInstance(nodeName)
+        .build();
+    try {
+      client.v1().events().inNamespace(namespace).resource(event).create();
+      return true;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+        return false;
+      }
+      throw e;
+    }
   }
 
   private static List<String> incidentsOf(Event event) {

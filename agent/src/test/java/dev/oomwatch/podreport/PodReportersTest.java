@@ -125,6 +125,25 @@ class PodReportersTest {
   }
 
   @Test
+  void creatingFirstStillCountsOnAnExistingSeriesAndLeavesForeignEventsAlone() {
+    PodEventRecorder recorder = new PodEventRecorder(cluster.client(), "node-a", Clock.fixed(KILLED, ZoneOffset.UTC));
+    Event foreign = foreignEvent(PodEventRecorder.eventName(ref, "OOMKilled"));
+
+    // as for a pod without the agent's condition: create first, read only when the name is taken
+    String first = recorder.recordWarning(ref, "OOMKilled", "killed", "incident-a", false);
+    String second = recorder.recordWarning(ref, "OOMKilled", "killed again", "incident-b", false);
+    recorder.recordWarning(ref, "OOMKilled", "killed again", "incident-b", false);
+
+    assertEquals(PodEventRecorder.alternateEventName(ref, "OOMKilled"), first);
+    assertEquals(first, second);
+    assertEquals(2, event(first).getCount());
+    assertEquals("incident-a,incident-b", event(first).getMetadata().getAnnotations()
+        .get(PodEventRecorder.INCIDENTS_ANNOTATION));
+    assertEquals(foreign.getMetadata().getResourceVersion(),
+        event(foreign.getMetadata().getName()).getMetadata().getResourceVersion());
+  }
+
+  @Test
   void whenBothNamesAreTakenByOthersNoEventIsWritten() {
     PodEventRecorder recorder = new PodEventRecorder(cluster.client(), "node-a", Clock.fixed(KILLED, ZoneOffset.UTC));
     Event first = foreignEvent(PodEventRecorder.eventName(ref, "OOMKilled"));
