@@ -54,7 +54,9 @@ import org.slf4j.LoggerFactory;
  * with one WARN line and {@code oomwatch_incident_publish_rejected_total{code}}; an incident that was
  * created stays as it is. Writes are paced to at most {@code writesPerSecond}, so an OOM storm (say
  * 1,000 kills a minute) becomes a steady trickle instead of a burst; each kill still gets its incident.
- * Ready entries are written in detection order.
+ * Ready entries are written in detection order. A newer version of an incident just created waits
+ * {@link #MERGE_AFTER_CREATE}, so that it stays out of the way of the kill's report on the pod. At start,
+ * before anything else, the publisher's thread warms up the reporting path ({@link PublishPathWarmup}).
  *
  * <p>{@link #submit} and {@link #submitWarning} are thread-safe and never block; all API calls run on
  * the publisher's own single thread, one at a time, each bounded by the client's request timeout (see
@@ -78,6 +80,15 @@ public final class IncidentPublisher implements AutoCloseable {
    * seconds to fill its limit again; kills that name their (different) sandboxes are never joined.
    */
   static final Duration SAME_KILL = Duration.ofSeconds(30);
+  /**
+   * A newer version of an incident created this recently (more evidence from the reads that follow a
+   * notification, a few ms later) waits until then, so that it does not compete with the report of the
+   * kill on the pod (a watch, a read and writes that the API serves meanwhile) and what else comes in
+   * that time joins it in one write.
+   */
+  static final Duration MERGE_AFTER_CREATE = Duration.ofMillis(250);
+  /** The warm-up's reads at start hold the publisher's thread at most this long each. */
+  private static final Duration WARMUP_REQUEST_TIMEOUT = Duration.ofSeconds(2);
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL);
@@ -90,6 +101,8 @@ public final class IncidentPublisher implements AutoCloseable {
   private final long nanosPerWrite;
   // in detection order; guarded by itself
   private final Map<String, Entry> pending = new LinkedHashMap<>();
+  // key -> nanoTime its incident was created, for MERGE_AFTER_CREATE; oldest first; guarded by pending
+  private final Map<String, Long> justCreated = new LinkedHashMap<>();
   private final ScheduledExecutorService thread = DaemonThreads.scheduler("incident-publisher");
   // touched only on the publisher thread
   private ScheduledFuture<?> scheduledDrain;
@@ -106,6 +119,22 @@ public final class IncidentPublisher implements AutoCloseable {
     this.metrics = metrics;
     this.capacity = capacity;
     this.nanosPerWrite = TimeUnit.SECONDS.toNanos(1) / writesPerSecond;
+    // first thing on the publisher's thread: an incident detected meanwhile waits for it (a few hundred ms)
+    thread.execute(() -> warmUp(events.nodeName()));
+  }
+
+  private void warmUp(String nodeName) {
+    long start = System.nanoTime();
+    try {
+      int passes = PublishPathWarmup.run(client.getKubernetesSerialization(), nodeName);
+      // the HTTP side, with reads a report makes that find nothing (short timeout: incidents wait meanwhile)
+      PublishPathWarmup.read(clientFor(client, WARMUP_REQUEST_TIMEOUT), nodeName);
+      LOG.debug("publish path warmed up in {} ms ({} passes, {} reads)", (System.nanoTime() - start) / 1_000_000,
+          passes, PublishPathWarmup.READS);
+    } catch (RuntimeException e) {
+      // only a warm-up: the first report is slower without it, nothing else
+      LOG.debug("publish path warm-up stopped: {}", e.toString());
+    }
   }
 
   /**
@@ -159,7 +188,22 @@ public final class IncidentPublisher implements AutoCloseable {
    * already; a newer version of a queued incident replaces it in place. Returns at once.
    */
   public void submit(OomIncident incident) {
-    enqueue("incident/" + incident.id(), () -> write(incident));
+    enqueue(incidentKey(incident), () -> write(incident));
+  }
+
+  private static String incidentKey(OomIncident incident) {
+    return "incident/" + incident.id();
+  }
+
+  private void rememberCreated(String key) {
+    long now = System.nanoTime();
+    synchronized (pending) {
+      Iterator<Long> oldest = justCreated.values().iterator();
+      while (oldest.hasNext() && now - oldest.next() > MERGE_AFTER_CREATE.toNanos()) {
+        oldest.remove();
+      }
+      justCreated.put(key, now);
+    }
   }
 
   /**
@@ -186,7 +230,10 @@ public final class IncidentPublisher implements AutoCloseable {
         oldest.remove();
         metrics.incidentDropped();
       }
-      pending.put(key, new Entry(write, System.nanoTime()));
+      long now = System.nanoTime();
+      Long created = justCreated.get(key);
+      long readyAt = created == null ? now : Math.max(now, created + MERGE_AFTER_CREATE.toNanos());
+      pending.put(key, new Entry(write, readyAt));
       metrics.pendingIncidents(pending.size());
     }
     try {
@@ -266,8 +313,12 @@ public final class IncidentPublisher implements AutoCloseable {
         return; // dropped meanwhile (queue full)
       }
       if (attempt.finished()) {
+        Long created = justCreated.get(key);
         if (entry.version == version) {
           pending.remove(key);
+        } else if (created != null) {
+          // a newer version came while this one was being created
+          entry.readyAtNanos = created + MERGE_AFTER_CREATE.toNanos();
         }
       } else {
         entry.failures++;
@@ -292,6 +343,7 @@ public final class IncidentPublisher implements AutoCloseable {
         return mergeIntoExisting(sameKill.get(), incident, resource);
       }
       client.resources(OOMIncident.class).inNamespace(incident.pod().namespace()).resource(resource).create();
+      rememberCreated(incidentKey(incident));
       metrics.incidentDetected(incident.verdict().display());
       metrics.detectedAfter(Duration.between(incident.killedAt(), incident.detectedAt()));
       metrics.killOf(incident.pod(), incident.id());
