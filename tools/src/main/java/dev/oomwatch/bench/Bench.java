@@ -203,9 +203,12 @@ public final class Bench {
   private List<String> notes() {
     return List.of(
         "Latency: the kill time is the kernel's own timestamp on the `oom-kill:` record, read from /dev/kmsg by the"
-            + " bench itself in every mode (also cgroup-only); the bench polls the API every "
-            + LatencyPhase.EVENT_POLL.toMillis() + " ms and takes the time each answer arrived, so a latency is"
-            + " overstated by at most the poll interval plus one request. Both on CLOCK_MONOTONIC (the kernel log's"
+            + " bench itself in every mode (also cgroup-only); the Event's time is when the bench's watch on the"
+            + " pod's namespace delivered it (a watch adds no requests to the API server the agent writes to), so a"
+            + " latency is overstated by one watch delivery. Before each mode's first OOM the bench writes 20 reports"
+            + " (Events, pod conditions, incidents) in a namespace and for a node of their own with the agent's"
+            + " reporters: the stand-in API server and the bench's watch run in the bench's JVM and are warmed as a"
+            + " real API server is; the agent is not (its first OOM is the first report of its JVM). Both on CLOCK_MONOTONIC (the kernel log's"
             + " clock runs ~0.5 ms behind it here). 'Agent detected it' is the incident's detectedAt. Percentiles"
             + " are nearest-rank: with 20 OOMs p99 is the maximum. Each OOM: a fresh 64 MiB pod whose runsc sandbox"
             + " writes 512 MiB into its tmpfs after a random part of a poll interval (so the kills fall at random"

@@ -5,26 +5,42 @@ import dev.oomwatch.bench.BenchResult.LatencyResult;
 import dev.oomwatch.bench.BenchResult.OomSample;
 import dev.oomwatch.crd.EvidenceItem;
 import dev.oomwatch.crd.OOMIncident;
+import dev.oomwatch.crd.OOMIncidentStatus;
 import dev.oomwatch.lab.PodCgroupV1;
 import dev.oomwatch.lab.PodQosClass;
 import dev.oomwatch.lab.RunscSandbox;
 import dev.oomwatch.lab.SandboxWorkload;
+import dev.oomwatch.model.MemoryScope;
+import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
+import dev.oomwatch.model.Verdict;
 import dev.oomwatch.operator.OomIncidentReconciler;
+import dev.oomwatch.podreport.PodConditionWriter;
+import dev.oomwatch.podreport.PodEventRecorder;
+import dev.oomwatch.publish.IncidentResources;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.EmbeddedCluster;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 /**
@@ -32,8 +48,8 @@ import java.util.stream.Collectors;
  * watches a node of its own; for each OOM a fresh pod (API and pod cgroup, 64 MiB) gets a real sandbox
  * whose app writes 512 MiB into its tmpfs, so the host kernel OOM-kills the sentry. Latency is from the
  * kill — the kernel's own timestamp on the {@code oom-kill:} record, read by the bench from
- * {@code /dev/kmsg} ({@link KernelLogWatcher}), in every mode — to the first moment the bench, polling
- * the API every {@link #EVENT_POLL}, sees the pod's {@code OOMKilled} Event. The OOMs run one at a time,
+ * {@code /dev/kmsg} ({@link KernelLogWatcher}), in every mode — to the moment the bench's watch on the
+ * pod's namespace delivers the pod's {@code OOMKilled} Event. The OOMs run one at a time,
  * each at a random point of the agent's cgroup poll cycle.
  *
  * <p>The pods' cgroups are all made, and polled at least twice by the agent, before the first sandbox
@@ -44,9 +60,9 @@ import java.util.stream.Collectors;
  * deletes the sandbox, 1.3 to 1.8 s after the kill as measured here). Not thread-safe.
  */
 final class LatencyPhase {
-  static final Duration EVENT_POLL = Duration.ofMillis(5);
   private static final long LIMIT_MIB = 64;
   private static final int ALLOCATE_MIB = 512;
+  private static final int WARMUP_REPORTS = 20;
   /**
    * The sandbox's app waits this long, plus a random part of a poll interval, before allocating: long
    * enough to be seen running first; the random part spreads the kills over the cgroup poller's period
@@ -88,6 +104,7 @@ final class LatencyPhase {
           OptionalLong.of(LIMIT_MIB << 20))));
     }
     awaitPolls(agent, mode.pollInterval(), 2);
+    warmStandIn(mode);
 
     List<OomSample> samples = new ArrayList<>();
     List<String> problems = new ArrayList<>();
@@ -107,6 +124,7 @@ final class LatencyPhase {
   private Optional<OomSample> oneOom(AgentJvm agent, LatencyMode mode, PodRef pod, PodCgroupV1 podCgroup,
       Path runscRoot, List<String> problems) throws IOException, InterruptedException {
     String sandboxId = RunscSandbox.newSandboxId();
+    EventWatch eventWatch = watchEvent(pod);
     RunscSandbox sandbox = bench.teardown().add(RunscSandbox
         .builder(sandboxId, pod, podCgroup.sandboxCgroupsPath(sandboxId),
             SandboxWorkload.allocatePastLimit(ALLOCATE_MIB, ALLOCATE_AFTER.plusMillis(
@@ -115,7 +133,7 @@ final class LatencyPhase {
         .start());
     try {
       Duration deadline = Duration.ofSeconds(30).plus(mode.pollInterval().multipliedBy(3));
-      OptionalLong eventSeen = awaitEvent(pod, deadline);
+      OptionalLong eventSeen = eventWatch.await(deadline);
       Optional<KernelLogWatcher.Kill> kill = kernelLog.awaitKill(pod.uid(), Duration.ofSeconds(10));
       if (kill.isEmpty()) {
         problems.add(pod.name() + ": no OOM kill in the kernel log (sandbox log: "
@@ -138,8 +156,43 @@ final class LatencyPhase {
       return Optional.of(new OomSample(pod.name(), kill.get().task(), kill.get().pid(), killToEvent, killToDetected,
           verdict, evidence));
     } finally {
+      eventWatch.close();
       sandbox.close();
       podCgroup.close();
+    }
+  }
+
+  /**
+   * One pod's worth of reports, written by the bench with the agent's own reporters in a namespace and
+   * for a node of their own (the agent sees neither), each awaited through a watch as the OOMs' Events
+   * are. The stand-in API server and the bench's watch run in the bench's JVM, cold until then, while a
+   * real API server is warm: without this the first OOM measured their first requests too.
+   */
+  private void warmStandIn(LatencyMode mode) throws InterruptedException {
+    PodRef pod = cluster.createRunningPod("bench-warmup", "warmup-" + mode.slug(), "bench-warmup-node",
+        Bench.RUNTIME_CLASS, "app", LIMIT_MIB + "Mi");
+    Clock clock = java.time.Clock.systemUTC();
+    var events = new PodEventRecorder(cluster.client(), "bench-warmup-node", clock);
+    var conditions = new PodConditionWriter(cluster.client());
+    for (int i = 0; i < WARMUP_REPORTS; i++) {
+      try (EventWatch watch = watchEvent(pod)) {
+        events.recordWarning(pod, OomIncidentReconciler.REASON, "warm-up " + i, "warmup-" + i);
+        watch.await(Duration.ofSeconds(10));
+      }
+      var fresh = cluster.client().pods().inNamespace(pod.namespace()).withName(pod.name()).get();
+      conditions.markOomKilled(fresh, OomIncidentReconciler.REASON, "warm-up " + i, clock.instant());
+      var incidents = cluster.client().resources(OOMIncident.class).inNamespace(pod.namespace());
+      incidents.withLabel(OOMIncident.POD_UID_LABEL, pod.uid()).list();
+      OOMIncident incident = incidents.resource(IncidentResources.toResource(
+          new OomIncident("warmup-" + mode.slug() + "-" + i, pod, "bench-warmup-node",
+              Optional.empty(), Verdict.CONFIRMED, Optional.empty(),
+              MemoryScope.cgroup("/kubepods/pod" + pod.uid()), OptionalLong.empty(),
+              clock.instant(), clock.instant(), OomIncident.WHOLE_POD,
+              OptionalDouble.empty(), List.of()))).create();
+      incident.setStatus(new OOMIncidentStatus());
+      incident.getStatus().setPhase(OOMIncidentStatus.REPORTED);
+      incidents.resource(incident).patchStatus();
+      incidents.resource(incident).delete();
     }
   }
 
@@ -157,18 +210,47 @@ final class LatencyPhase {
     return sources.isEmpty() ? "?" : sources;
   }
 
-  /** Polls the API every {@link #EVENT_POLL} for the pod's OOMKilled Event; the nanoTime it was first seen. */
-  private OptionalLong awaitEvent(PodRef pod, Duration timeout) throws InterruptedException {
-    Optional<Long> seen = Await.value(() -> {
-      List<Event> events = cluster.client().v1().events().inNamespace(pod.namespace()).list().getItems();
-      long now = System.nanoTime();
-      return events.stream()
-          .filter(e -> OomIncidentReconciler.REASON.equals(e.getReason()))
-          .filter(e -> e.getInvolvedObject() != null && pod.uid().equals(e.getInvolvedObject().getUid()))
-          .findFirst()
-          .map(e -> now);
-    }, timeout, EVENT_POLL);
-    return seen.map(OptionalLong::of).orElse(OptionalLong.empty());
+  /**
+   * Watches the pod's namespace for its OOMKilled Event; the nanoTime the watch delivered it. A watch,
+   * not a poll: the bench then adds no requests of its own to the API server the agent writes to (a 5 ms
+   * poll of the namespace's Events did, on the same two cores, and slowed every one of the agent's writes).
+   * The watch starts before the sandbox does, so the Event cannot come before it.
+   */
+  private EventWatch watchEvent(PodRef pod) {
+    CompletableFuture<Long> seen = new CompletableFuture<>();
+    Watch watch = cluster.client().v1().events().inNamespace(pod.namespace()).watch(new Watcher<Event>() {
+      @Override
+      public void eventReceived(Action action, Event event) {
+        long now = System.nanoTime();
+        if (action != Action.DELETED && OomIncidentReconciler.REASON.equals(event.getReason())
+            && event.getInvolvedObject() != null && pod.uid().equals(event.getInvolvedObject().getUid())) {
+          seen.complete(now);
+        }
+      }
+
+      @Override
+      public void onClose(WatcherException cause) {
+        seen.completeExceptionally(cause);
+      }
+    });
+    return new EventWatch(watch, seen);
+  }
+
+  /** A watch for one pod's OOMKilled Event; closing it stops the watch. */
+  private record EventWatch(Watch watch, CompletableFuture<Long> seen) implements AutoCloseable {
+    /** The nanoTime the Event arrived, or empty when it did not within {@code timeout}. */
+    OptionalLong await(Duration timeout) throws InterruptedException {
+      try {
+        return OptionalLong.of(seen.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
+      } catch (TimeoutException | ExecutionException e) {
+        return OptionalLong.empty();
+      }
+    }
+
+    @Override
+    public void close() {
+      watch.close();
+    }
   }
 
   /** Waits until the agent's cgroup source polled {@code polls} more times (every pod cgroup has a baseline). */
