@@ -27,64 +27,79 @@ import java.util.function.LongSupplier;
 public final class AgentMetrics {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final PodOomKillCounter podKills = new PodOomKillCounter();
+  // counters, gauge and histogram without exemplars: there are no traces to link to, and an exemplar
+  // sampler's first use searches the classpath for OpenTelemetry, on the way of the node's first incident
   private final Counter incidentsDetected = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_incidents_detected_total")
       .help("OOM kills of gVisor sandboxes detected on this node, by the verdict they were first detected with"
           + " (each kill counted once; a later, stronger signal raises the incident's verdict, not this label)")
       .labelNames("verdict")
       .register(registry);
   private final Counter incidentsReported = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_incidents_reported_total")
       .help("Incidents whose reconcile finished, by outcome (Reported: Event and pod condition written;"
           + " PodGone: the pod no longer existed)")
       .labelNames("outcome")
       .register(registry);
   private final Counter killsIgnored = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_kernel_oom_kills_ignored_total")
       .help("Kernel OOM kills on this node that were not of a gVisor pod (kubelet reports those)")
       .register(registry);
   private final Counter killsExpired = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_kernel_oom_kills_expired_total")
       .help("Kernel OOM kills of the replayed kernel log older than the incident TTL, not reported again")
       .register(registry);
   private final Counter publishFailures = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_incident_publish_failures_total")
       .help("Failed attempts to create an OOMIncident (retried with backoff)")
       .register(registry);
   private final Counter publishRejected = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_incident_publish_rejected_total")
       .help("Incident and warning writes the API refused for good (400, 403, 404, 422...), by HTTP code; each"
           + " dropped, not retried")
       .labelNames("code")
       .register(registry);
   private final Counter incidentsDropped = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_incidents_dropped_total")
       .help("Incidents dropped because the pending queue was full (the API server was unreachable too long)")
       .register(registry);
   private final Counter incidentsSeenBefore = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_incidents_seen_before_total")
       .help("Kills whose OOMIncident existed already (seen again, e.g. in the kernel log replayed after a restart)")
       .register(registry);
   private final Counter warnings = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_warnings_total")
       .help("Warnings written on pods, by reason (NearOOM, MemoryLimitNotEnforced)")
       .labelNames("reason")
       .register(registry);
   private final Counter incidentsMerged = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_incidents_merged_total")
       .help("Kills seen again with something new (evidence, a stronger verdict), merged into their OOMIncident")
       .register(registry);
   private final Counter incidentsRefused = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_incidents_refused_total")
       .help("OOMIncidents labelled with this node that the reconciler refused to report on any pod, by reason"
           + " (invalid, foreign-node, not-owner, pod-not-on-node)")
       .labelNames("reason")
       .register(registry);
   private final Counter incidentsExpired = Counter.builder()
+      .withoutExemplars()
       .name("oomwatch_incidents_expired_total")
       .help("OOMIncidents deleted because they were older than the TTL")
       .register(registry);
   private final Histogram detection = Histogram.builder()
+      .withoutExemplars()
       .name("oomwatch_detection_seconds")
       .help("Time from an OOM kill (the kernel log's timestamp, or the cgroup poll that saw it) to the agent's"
           + " incident about it, for kills whose OOMIncident was then created (not those seen before)")
@@ -92,6 +107,7 @@ public final class AgentMetrics {
       .classicOnly()
       .register(registry);
   private final Gauge pendingIncidents = Gauge.builder()
+      .withoutExemplars()
       .name("oomwatch_incidents_pending")
       .help("Incidents detected but not yet created in the API")
       .register(registry);
