@@ -33,6 +33,7 @@ import org.slf4j.LoggerFactory;
  * incident TTL is skipped (counted, one DEBUG line): the kernel log is replayed from the start of its
  * ring buffer at every start, and such a kill's incident, if it had one, was deleted for its age, so it
  * would otherwise be reported again as new; so is a container status saying {@code OOMKilled} that old.
+ * Before anything else the detector's thread warms the fusion up ({@link FusionWarmup}).
  * {@link #accept} is thread-safe and never blocks.
  */
 final class Detector implements AutoCloseable {
@@ -58,9 +59,22 @@ final class Detector implements AutoCloseable {
     this.clock = clock;
     this.incidentTtl = incidentTtl;
     // Nothing runs on the detector thread before the pod cache is complete: a kill replayed from the
-    // kernel log at start must not be judged against an empty cache.
+    // kernel log at start must not be judged against an empty cache. The warm-up takes that time.
+    thread.execute(this::warmUp);
     thread.execute(() -> awaitSync(podsSynced));
     thread.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+  }
+
+  private void warmUp() {
+    long start = System.nanoTime();
+    try {
+      int found = FusionWarmup.run(fusion);
+      LOG.debug("fusion warmed up in {} ms ({} made-up kills, {} found)", (System.nanoTime() - start) / 1_000_000,
+          FusionWarmup.PASSES, found);
+    } catch (RuntimeException e) {
+      // only a warm-up: the first kill is judged more slowly without it, nothing else
+      LOG.debug("fusion warm-up stopped: {}", e.toString());
+    }
   }
 
   private static void awaitSync(BooleanSupplier podsSynced) {

@@ -99,6 +99,11 @@ public final class IncidentFusion {
     this.settings = settings;
   }
 
+  /** A new fusion with this one's node, clock and settings, and nothing remembered (for a dry run). */
+  public IncidentFusion blank() {
+    return new IncidentFusion(nodeName, clock, locator, settings);
+  }
+
   /** Everything remembered about one pod: open incidents, recent weak signals, NearOOM tracking. */
   private static final class PodState {
     final List<Open> open = new ArrayList<>();
