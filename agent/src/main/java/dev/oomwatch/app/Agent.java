@@ -5,6 +5,7 @@ import dev.oomwatch.inference.FusionSettings;
 import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.PodCgroupLocator;
+import dev.oomwatch.operator.IncidentCache;
 import dev.oomwatch.operator.OomIncidentReconciler;
 import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.podreport.PodEventRecorder;
@@ -21,6 +22,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.RegisteredController;
+import io.javaoperatorsdk.operator.health.InformerHealthIndicator;
+import io.javaoperatorsdk.operator.health.InformerWrappingEventSourceHealthIndicator;
 import io.javaoperatorsdk.operator.processing.retry.GenericRetry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -62,8 +66,11 @@ public final class Agent implements AutoCloseable {
     PodConditionWriter conditions = new PodConditionWriter(client);
     // the publisher retries each write itself, per entry: it writes through a client without fabric8's retries
     KubernetesClient publishing = IncidentPublisher.clientFor(client);
+    // the controller's informer cache answers the publisher's same-kill question (no list per incident)
+    IncidentCache incidentCache = new IncidentCache();
     this.publisher = new IncidentPublisher(publishing, new PodEventRecorder(publishing, config.nodeName(), clock),
-        new PodConditionWriter(publishing), metrics, config.pendingCapacity(), config.incidentWritesPerSecond());
+        new PodConditionWriter(publishing), metrics, config.pendingCapacity(), config.incidentWritesPerSecond(),
+        incidentCache);
     PodCgroupLocator locator = new PodCgroupLocator();
     FusionSettings fusionSettings = FusionSettings.forPollInterval(config.cgroupPollInterval(), config.nearOomShare(),
         config.nearOomFor(), config.nearOomRepeat());
@@ -101,8 +108,8 @@ public final class Agent implements AutoCloseable {
         // an API server that is down at start is waited for (readiness says so), not a crash loop
         .withStopOnInformerErrorDuringStartup(false));
     OomIncidentReconciler reconciler = new OomIncidentReconciler(client, events, conditions, metrics, clock,
-        config.incidentTtl());
-    operator.register(reconciler, c -> c
+        config.incidentTtl(), incidentCache);
+    RegisteredController<OOMIncident> controller = operator.register(reconciler, c -> c
         .withLabelSelector(OOMIncident.NODE_LABEL + "=" + OOMIncident.nodeLabelValue(config.nodeName()))
         // An incident must not be given up on: the framework retries a failed report (API down, a
         // conflict, 429, 5xx) with backoff from 1 s to 60 s for as long as it takes. A report the API
@@ -110,6 +117,16 @@ public final class Agent implements AutoCloseable {
         // incident Failed instead.
         .withRetry(new GenericRetry().setInitialInterval(1000).setIntervalMultiplier(2).setMaxInterval(60_000)
             .withoutMaxAttempts()));
+    incidentCache.syncedWhen(() -> informersSyncedAndWatching(controller));
+  }
+
+  private static boolean informersSyncedAndWatching(RegisteredController<OOMIncident> controller) {
+    List<InformerHealthIndicator> informers = new ArrayList<>();
+    for (InformerWrappingEventSourceHealthIndicator<?> source
+        : controller.getControllerHealthInfo().informerEventSourceHealthIndicators().values()) {
+      informers.addAll(source.informerHealthIndicators().values());
+    }
+    return !informers.isEmpty() && informers.stream().allMatch(i -> i.hasSynced() && i.isWatching());
   }
 
   /**

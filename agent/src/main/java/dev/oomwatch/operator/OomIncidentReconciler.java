@@ -17,12 +17,15 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -54,10 +57,18 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
   private final AgentMetrics metrics;
   private final Clock clock;
   private final Duration ttl;
+  private final IncidentCache incidentCache;
   private final Object[] podLocks = new Object[64];
 
   public OomIncidentReconciler(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
       AgentMetrics metrics, Clock clock, Duration ttl) {
+    this(client, events, conditions, metrics, clock, ttl, new IncidentCache());
+  }
+
+  /** As above; the controller's informer cache is handed to {@code incidentCache} at registration. */
+  public OomIncidentReconciler(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
+      AgentMetrics metrics, Clock clock, Duration ttl, IncidentCache incidentCache) {
+    this.incidentCache = incidentCache;
     this.client = client;
     this.events = events;
     this.conditions = conditions;
@@ -68,6 +79,12 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     for (int i = 0; i < podLocks.length; i++) {
       podLocks[i] = new Object();
     }
+  }
+
+  @Override
+  public List<EventSource<?, OOMIncident>> prepareEventSources(EventSourceContext<OOMIncident> context) {
+    incidentCache.attach(context.getPrimaryCache());
+    return List.of();
   }
 
   @Override

@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * Creates one {@code OOMIncident} per detected kill; the JOSDK reconciler takes it from there. Creating
  * an incident that already exists (same kill seen again, e.g. after a restart re-read the kernel log)
  * merges what is new into it (evidence, a stronger verdict) or, when nothing is, changes nothing. Before
- * creating a new name, the pod's own incidents are read (one list by the node and pod-uid labels): one
+ * creating a new name, the pod's own incidents are read — from the controller's informer cache
+ * ({@link KnownIncidents}) when it is synced and the publisher created none of the pod's in the last
+ * {@link #CACHE_LAG}, else with one list by the node and pod-uid labels: one
  * killed within {@link #SAME_KILL} whose sandbox is the same or unknown on either side is the same kill
  * under another name — kubelet's {@code OOMKilled} names no sandbox, and after an agent restart it may
  * be seen without the kernel log that named the incident — and the update is merged into it instead. It
@@ -87,6 +89,11 @@ public final class IncidentPublisher implements AutoCloseable {
    * that time joins it in one write.
    */
   static final Duration MERGE_AFTER_CREATE = Duration.ofMillis(250);
+  /**
+   * A pod's incidents are taken from {@link KnownIncidents} only when the publisher created none of them
+   * this recently: the cache learns of a create through its watch, a few ms later.
+   */
+  static final Duration CACHE_LAG = Duration.ofSeconds(5);
   /** The warm-up's reads at start hold the publisher's thread at most this long each. */
   private static final Duration WARMUP_REQUEST_TIMEOUT = Duration.ofSeconds(2);
 
@@ -97,6 +104,7 @@ public final class IncidentPublisher implements AutoCloseable {
   private final PodEventRecorder events;
   private final PodConditionWriter conditions;
   private final AgentMetrics metrics;
+  private final KnownIncidents known;
   private final int capacity;
   private final long nanosPerWrite;
   // in detection order; guarded by itself
@@ -106,6 +114,8 @@ public final class IncidentPublisher implements AutoCloseable {
   private final ScheduledExecutorService thread = DaemonThreads.scheduler("incident-publisher");
   // touched only on the publisher thread
   private ScheduledFuture<?> scheduledDrain;
+  // pod uid -> nanoTime the publisher last created an incident of it, for CACHE_LAG; oldest first
+  private final Map<String, Long> createdOfPod = new LinkedHashMap<>();
   private long scheduledDrainAt;
   private long nextWriteNanos = System.nanoTime();
   private long unreachableUntilNanos = System.nanoTime();
@@ -113,6 +123,13 @@ public final class IncidentPublisher implements AutoCloseable {
 
   public IncidentPublisher(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
       AgentMetrics metrics, int capacity, int writesPerSecond) {
+    this(client, events, conditions, metrics, capacity, writesPerSecond, KnownIncidents.NONE);
+  }
+
+  /** As above; the same-kill check asks {@code known} first and lists the pod's incidents only when it cannot answer. */
+  public IncidentPublisher(KubernetesClient client, PodEventRecorder events, PodConditionWriter conditions,
+      AgentMetrics metrics, int capacity, int writesPerSecond, KnownIncidents known) {
+    this.known = known;
     this.client = client;
     this.events = events;
     this.conditions = conditions;
@@ -344,6 +361,8 @@ public final class IncidentPublisher implements AutoCloseable {
       }
       client.resources(OOMIncident.class).inNamespace(incident.pod().namespace()).resource(resource).create();
       rememberCreated(incidentKey(incident));
+      createdOfPod.remove(incident.pod().uid());
+      createdOfPod.put(incident.pod().uid(), System.nanoTime());
       metrics.incidentDetected(incident.verdict().display());
       metrics.detectedAfter(Duration.between(incident.killedAt(), incident.detectedAt()));
       metrics.killOf(incident.pod(), incident.id());
@@ -366,10 +385,11 @@ public final class IncidentPublisher implements AutoCloseable {
    * name, if any (the closest in kill time); empty when {@code incident}'s own name exists.
    */
   private Optional<String> sameKillUnderAnotherName(OomIncident incident) {
-    List<OOMIncident> ofPod = client.resources(OOMIncident.class).inNamespace(incident.pod().namespace())
+    List<OOMIncident> ofPod = cachedIncidentsOf(incident.pod()).orElseGet(() -> client.resources(OOMIncident.class)
+        .inNamespace(incident.pod().namespace())
         .withLabel(OOMIncident.NODE_LABEL, OOMIncident.nodeLabelValue(incident.node()))
         .withLabel(OOMIncident.POD_UID_LABEL, incident.pod().uid())
-        .list().getItems();
+        .list().getItems());
     if (ofPod.stream().anyMatch(i -> incident.id().equals(i.getMetadata().getName()))) {
       return Optional.empty();
     }
@@ -380,6 +400,16 @@ public final class IncidentPublisher implements AutoCloseable {
             .orElse(false))
         .min(Comparator.comparing(i -> Duration.between(killedAt(i).orElseThrow(), incident.killedAt()).abs()))
         .map(i -> i.getMetadata().getName());
+  }
+
+  /** The pod's incidents from the cache, unless it may lack one this publisher created a moment ago. */
+  private Optional<List<OOMIncident>> cachedIncidentsOf(PodRef pod) {
+    long now = System.nanoTime();
+    Iterator<Long> oldest = createdOfPod.values().iterator();
+    while (oldest.hasNext() && now - oldest.next() > CACHE_LAG.toNanos()) {
+      oldest.remove();
+    }
+    return createdOfPod.containsKey(pod.uid()) ? Optional.empty() : known.ofPod(pod.namespace(), pod.uid());
   }
 
   private static boolean sandboxesAgree(String stored, Optional<String> sandboxId) {

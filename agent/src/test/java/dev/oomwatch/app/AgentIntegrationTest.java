@@ -6,11 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oomwatch.crd.OOMIncident;
 import dev.oomwatch.crd.OOMIncidentStatus;
 import dev.oomwatch.model.CgroupMemorySnapshot;
+import dev.oomwatch.model.CgroupOomSignal;
+import dev.oomwatch.model.Evidence;
 import dev.oomwatch.model.MemorySample;
+import dev.oomwatch.model.MemoryScope;
+import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.SandboxRef;
 import dev.oomwatch.model.SandboxUnlimited;
+import dev.oomwatch.model.Verdict;
 import dev.oomwatch.podreport.PodConditionWriter;
+import dev.oomwatch.publish.IncidentResources;
 import dev.oomwatch.testing.Await;
 import dev.oomwatch.testing.DemoEnvironment;
 import dev.oomwatch.testing.KernelLogs;
@@ -28,6 +34,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -143,6 +150,45 @@ class AgentIntegrationTest {
         Duration.ofMillis(50)));
     assertEquals(0, env.cluster().incidents("default").size(), "warnings are not incidents");
     assertTrue(get("/metrics").body().contains("oomwatch_warnings_total{reason=\"NearOOM\"} 1.0"));
+  }
+
+  /**
+   * A kill reported before an agent restart, seen again under another name: the publisher finds it in the
+   * OOMIncident controller's cache (no list request of the pod's incidents) and merges into it.
+   */
+  @Test
+  void aKillReportedBeforeARestartIsFoundInTheControllersCacheWithoutAList() throws Exception {
+    env = DemoEnvironment.withoutAgent("node-a");
+    PodRef pod = env.createGvisorPod("victim", 64);
+    Instant killed = Instant.now().minusSeconds(2);
+    env.cluster().client().resources(OOMIncident.class).inNamespace("default")
+        .resource(IncidentResources.toResource(new OomIncident("victim-oom-before", pod, "node-a", Optional.empty(),
+            Verdict.CONFIRMED, Optional.empty(), MemoryScope.UNKNOWN, OptionalLong.of(64L << 20), killed, killed,
+            OomIncident.WHOLE_POD, OptionalDouble.empty(), List.of(new Evidence("pods", "kubelet: OOMKilled", killed)))))
+        .create();
+    List<String> lists = new CopyOnWriteArrayList<>();
+    env.cluster().failRequests((method, path) -> {
+      if (method.equals("GET") && path.contains("/oomincidents?") && path.contains(pod.uid())) {
+        lists.add(path);
+      }
+      return false;
+    });
+    ScriptedSource scripted = new ScriptedSource();
+    env.startAgent(Optional.empty(), List.of(scripted));
+    assertTrue(Await.until(() -> get("/readyz").statusCode() == 200, DEADLINE, Duration.ofMillis(50)),
+        get("/readyz").body());
+
+    CgroupMemorySnapshot after = new CgroupMemorySnapshot("/kubepods/burstable/pod" + pod.uid() + "/sb-1", 1,
+        killed.plusMillis(500), OptionalLong.of(64L << 20), 1L << 20, OptionalLong.of(64L << 20), OptionalLong.of(1),
+        OptionalLong.of(1), OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), OptionalDouble.empty());
+    scripted.emit(new CgroupOomSignal(pod.uid(), Optional.of("sb-1"), CgroupOomSignal.Kind.OOM_KILL, "oom_kill", 0, 1,
+        after));
+
+    assertTrue(Await.until(() -> env.cluster().incidents("default").get(0).getSpec().getEvidence().size() == 2,
+        DEADLINE, Duration.ofMillis(50)), env.cluster().incidents("default").toString());
+    assertEquals(List.of("victim-oom-before"), env.cluster().incidents("default").stream()
+        .map(i -> i.getMetadata().getName()).toList());
+    assertEquals(List.of(), lists, "the pod's incidents were listed instead of read from the cache");
   }
 
   private HttpResponse<String> get(String path) {

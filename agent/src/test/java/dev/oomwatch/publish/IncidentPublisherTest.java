@@ -159,4 +159,41 @@ class IncidentPublisherTest {
     assertTrue(Await.until(() -> stored().size() == 3, Duration.ofSeconds(10), Duration.ofMillis(20)),
         stored().toString());
   }
+
+  /**
+   * With the controller's cache synced, the same-kill check reads it instead of listing the pod's
+   * incidents: a kill reported before a restart (in the cache) takes kubelet's later name of it, and no
+   * list request is made; a cache that cannot answer falls back to the list.
+   */
+  @Test
+  void theSameKillCheckReadsTheCacheWhenItCanAnswerAndListsWhenItCannot() throws Exception {
+    OOMIncident before = cluster.client().resources(OOMIncident.class).inNamespace("default")
+        .resource(IncidentResources.toResource(named("app-oom-sandbox", Optional.of("sandbox-1"), KILLED,
+            List.of(KMSG))))
+        .create();
+    java.util.concurrent.atomic.AtomicBoolean cacheAnswers = new java.util.concurrent.atomic.AtomicBoolean(true);
+    List<String> lists = new java.util.concurrent.CopyOnWriteArrayList<>();
+    cluster.failRequests((method, path) -> {
+      if (method.equals("GET") && path.contains("/oomincidents?")) {
+        lists.add(path);
+      }
+      return false;
+    });
+    publisher.close();
+    publisher = new IncidentPublisher(cluster.client(), new PodEventRecorder(cluster.client(), "node-a",
+        Clock.systemUTC()), new PodConditionWriter(cluster.client()), metrics, 100, 50,
+        (namespace, podUid) -> cacheAnswers.get() && podUid.equals(pod.uid()) ? Optional.of(List.of(before))
+            : Optional.empty());
+
+    publisher.submit(named("app-oom-kubelet", Optional.empty(), KILLED.plusSeconds(1), List.of(KUBELET)));
+    assertTrue(Await.until(() -> stored().get(0).getSpec().getEvidence().size() == 2, Duration.ofSeconds(10),
+        Duration.ofMillis(20)));
+    assertEquals(List.of("app-oom-sandbox"), stored().stream().map(i -> i.getMetadata().getName()).toList());
+    assertEquals(List.of(), lists.stream().filter(l -> l.contains(pod.uid())).toList());
+
+    cacheAnswers.set(false);
+    publisher.submit(named("app-oom-later", Optional.of("sandbox-2"), KILLED.plusSeconds(600), List.of(KMSG)));
+    assertTrue(Await.until(() -> stored().size() == 2, Duration.ofSeconds(10), Duration.ofMillis(20)));
+    assertEquals(1, lists.stream().filter(l -> l.contains(pod.uid())).count(), lists.toString());
+  }
 }
