@@ -23,17 +23,17 @@ import java.util.OptionalLong;
 /**
  * Does, once at start, the work of reporting a kill that needs no write: in process ({@link #run}), an
  * {@code OOMIncident} resource, its messages, an Event and a pod with conditions built and turned to JSON
- * and back with the client's own serialization (as its create, watch, get and patch calls do), often
- * enough for the JIT to compile it; against the API ({@link #read}), three reads that find nothing. A
- * node's first kill is otherwise reported by a cold JVM, whatever its uptime: nothing else runs this
- * code before it. Measured on real sandboxes (cgroup notifications,
- * chart JVM flags, the bench's latency phase): the first kill after a start took 375 ms to its Event
- * against 50 to 140 ms for the ones after it. Every object is made up here and thrown away; nothing is
+ * and back with the client's own serialization (as its create, watch, get and patch calls do); against
+ * the API ({@link #read}), three reads that find nothing. A node's first kill is otherwise reported by a
+ * cold JVM, whatever its uptime: nothing else runs this code before it. Measured on real sandboxes
+ * (cgroup notifications, chart JVM flags, the bench's latency phase): the first kill after a start took
+ * 375 ms to its Event against 50 to 140 ms for the ones after it. The price, on a node that has had no
+ * kill: about 3 MiB of RSS for classes that its first kill would load anyway. Every object is made up here and thrown away; nothing is
  * written or counted. Stateless; call from one thread.
  */
 final class PublishPathWarmup {
-  /** Enough passes for the JIT (the chart runs C1 only) to compile the serializers' hot paths. */
-  static final int PASSES = 60;
+  /** A few passes: loading and linking the classes is the cost (see {@code FusionWarmup.PASSES}). */
+  static final int PASSES = 3;
   /** Requests {@link #read} makes. */
   static final int READS = 3;
   private static final String WARMUP_NAME = "oomwatch-warmup-0000000000";
