@@ -10,7 +10,6 @@ import dev.oomwatch.model.PodRef;
 import dev.oomwatch.model.WatchedPod;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -41,17 +40,7 @@ final class FusionWarmup {
     for (int pass = 0; pass < PASSES; pass++) {
       String uid = String.format("00000000-0000-0000-0000-%012d", pass);
       WatchedPod pod = new WatchedPod(new PodRef("default", "oomwatch-warmup", uid), "gvisor", OptionalLong.of(LIMIT));
-      GvisorPods onlyIt = new GvisorPods() {
-        @Override
-        public Optional<WatchedPod> byUid(String podUid) {
-          return uid.equals(podUid) ? Optional.of(pod) : Optional.empty();
-        }
-
-        @Override
-        public Collection<WatchedPod> all() {
-          return List.of(pod);
-        }
-      };
+      GvisorPods onlyIt = GvisorPods.of(pod);
       IncidentFusion fusion = template.blank();
       Instant now = Instant.now();
       CgroupMemorySnapshot killed = new CgroupMemorySnapshot("/kubepods/burstable/pod" + uid, 1, now,

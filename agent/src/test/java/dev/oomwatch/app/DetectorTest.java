@@ -86,18 +86,7 @@ class DetectorTest {
   @Test
   void aKillOfAPodThatIsStillNotWatchedAfterTheGraceIsIgnored() throws Exception {
     PodRef stranger = new PodRef("default", "runc-pod", "0a1b2c3d-0000-4000-8000-000000000001");
-    GvisorPods none = new GvisorPods() {
-      @Override
-      public Optional<WatchedPod> byUid(String uid) {
-        return Optional.empty();
-      }
-
-      @Override
-      public Collection<WatchedPod> all() {
-        return List.of();
-      }
-    };
-    detector = detector(none);
+    detector = detector(GvisorPods.of());
 
     detector.accept(ScriptedSource.kernelKillOf(stranger, "sandbox-1", 1));
 

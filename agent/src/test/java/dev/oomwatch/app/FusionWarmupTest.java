@@ -7,12 +7,8 @@ import dev.oomwatch.inference.FusionSettings;
 import dev.oomwatch.inference.IncidentFusion;
 import dev.oomwatch.model.GvisorPods;
 import dev.oomwatch.model.PodCgroupLocator;
-import dev.oomwatch.model.WatchedPod;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Collection;
-import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,17 +23,6 @@ class FusionWarmupTest {
 
     assertEquals(FusionWarmup.PASSES, FusionWarmup.run(fusion));
 
-    GvisorPods none = new GvisorPods() {
-      @Override
-      public Optional<WatchedPod> byUid(String podUid) {
-        return Optional.empty();
-      }
-
-      @Override
-      public Collection<WatchedPod> all() {
-        return List.of();
-      }
-    };
-    assertTrue(fusion.tick(none).isEmpty());
+    assertTrue(fusion.tick(GvisorPods.of()).isEmpty());
   }
 }

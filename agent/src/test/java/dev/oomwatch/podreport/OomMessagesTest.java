@@ -29,7 +29,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -135,17 +134,7 @@ class OomMessagesTest {
   /** What the publisher would create for this observation of a kill of the gVisor pod {@code podUid}. */
   private static OOMIncident incident(Observation observation, String podUid) {
     WatchedPod pod = new WatchedPod(new PodRef("default", "app", podUid), "gvisor", OptionalLong.of(64L << 20));
-    GvisorPods pods = new GvisorPods() {
-      @Override
-      public Optional<WatchedPod> byUid(String uid) {
-        return uid.equals(podUid) ? Optional.of(pod) : Optional.empty();
-      }
-
-      @Override
-      public Collection<WatchedPod> all() {
-        return List.of(pod);
-      }
-    };
+    GvisorPods pods = GvisorPods.of(pod);
     IncidentFusion fusion = new IncidentFusion("node-a", Clock.fixed(BOOTED.plusSeconds(600), ZoneOffset.UTC),
         new PodCgroupLocator(), FusionSettings.forPollInterval(Duration.ofSeconds(1), 0.9, Duration.ofSeconds(10),
             Duration.ofMinutes(10)));

@@ -1,6 +1,7 @@
 package dev.oomwatch.model;
 
 import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -13,4 +14,20 @@ public interface GvisorPods {
 
   /** Every gVisor pod on this node now. */
   Collection<WatchedPod> all();
+
+  /** A fixed set of pods (a dry run, a test); immutable. */
+  static GvisorPods of(WatchedPod... pods) {
+    List<WatchedPod> fixed = List.of(pods);
+    return new GvisorPods() {
+      @Override
+      public Optional<WatchedPod> byUid(String podUid) {
+        return fixed.stream().filter(p -> p.ref().uid().equals(podUid)).findFirst();
+      }
+
+      @Override
+      public Collection<WatchedPod> all() {
+        return fixed;
+      }
+    };
+  }
 }
