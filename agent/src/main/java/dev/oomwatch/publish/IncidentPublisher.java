@@ -109,13 +109,13 @@ public final class IncidentPublisher implements AutoCloseable {
   private final long nanosPerWrite;
   // in detection order; guarded by itself
   private final Map<String, Entry> pending = new LinkedHashMap<>();
-  // key -> nanoTime its incident was created, for MERGE_AFTER_CREATE; oldest first; guarded by pending
-  private final Map<String, Long> justCreated = new LinkedHashMap<>();
+  // keys of incidents created in the last MERGE_AFTER_CREATE; guarded by pending
+  private final RecentMarks justCreated = new RecentMarks(MERGE_AFTER_CREATE);
   private final ScheduledExecutorService thread = DaemonThreads.scheduler("incident-publisher");
   // touched only on the publisher thread
   private ScheduledFuture<?> scheduledDrain;
-  // pod uid -> nanoTime the publisher last created an incident of it, for CACHE_LAG; oldest first
-  private final Map<String, Long> createdOfPod = new LinkedHashMap<>();
+  // uids of pods the publisher created an incident of in the last CACHE_LAG
+  private final RecentMarks createdOfPod = new RecentMarks(CACHE_LAG);
   private long scheduledDrainAt;
   private long nextWriteNanos = System.nanoTime();
   private long unreachableUntilNanos = System.nanoTime();
@@ -213,13 +213,8 @@ public final class IncidentPublisher implements AutoCloseable {
   }
 
   private void rememberCreated(String key) {
-    long now = System.nanoTime();
     synchronized (pending) {
-      Iterator<Long> oldest = justCreated.values().iterator();
-      while (oldest.hasNext() && now - oldest.next() > MERGE_AFTER_CREATE.toNanos()) {
-        oldest.remove();
-      }
-      justCreated.put(key, now);
+      justCreated.mark(key, System.nanoTime());
     }
   }
 
@@ -247,10 +242,7 @@ public final class IncidentPublisher implements AutoCloseable {
         oldest.remove();
         metrics.incidentDropped();
       }
-      long now = System.nanoTime();
-      Long created = justCreated.get(key);
-      long readyAt = created == null ? now : Math.max(now, created + MERGE_AFTER_CREATE.toNanos());
-      pending.put(key, new Entry(write, readyAt));
+      pending.put(key, new Entry(write, justCreated.expiresAt(key, System.nanoTime())));
       metrics.pendingIncidents(pending.size());
     }
     try {
@@ -330,12 +322,11 @@ public final class IncidentPublisher implements AutoCloseable {
         return; // dropped meanwhile (queue full)
       }
       if (attempt.finished()) {
-        Long created = justCreated.get(key);
         if (entry.version == version) {
           pending.remove(key);
-        } else if (created != null) {
+        } else if (justCreated.isMarked(key, now)) {
           // a newer version came while this one was being created
-          entry.readyAtNanos = created + MERGE_AFTER_CREATE.toNanos();
+          entry.readyAtNanos = justCreated.expiresAt(key, now);
         }
       } else {
         entry.failures++;
@@ -361,8 +352,7 @@ public final class IncidentPublisher implements AutoCloseable {
       }
       client.resources(OOMIncident.class).inNamespace(incident.pod().namespace()).resource(resource).create();
       rememberCreated(incidentKey(incident));
-      createdOfPod.remove(incident.pod().uid());
-      createdOfPod.put(incident.pod().uid(), System.nanoTime());
+      createdOfPod.mark(incident.pod().uid(), System.nanoTime());
       metrics.incidentDetected(incident.verdict().display());
       metrics.detectedAfter(Duration.between(incident.killedAt(), incident.detectedAt()));
       metrics.killOf(incident.pod(), incident.id());
@@ -404,12 +394,8 @@ public final class IncidentPublisher implements AutoCloseable {
 
   /** The pod's incidents from the cache, unless it may lack one this publisher created a moment ago. */
   private Optional<List<OOMIncident>> cachedIncidentsOf(PodRef pod) {
-    long now = System.nanoTime();
-    Iterator<Long> oldest = createdOfPod.values().iterator();
-    while (oldest.hasNext() && now - oldest.next() > CACHE_LAG.toNanos()) {
-      oldest.remove();
-    }
-    return createdOfPod.containsKey(pod.uid()) ? Optional.empty() : known.ofPod(pod.namespace(), pod.uid());
+    return createdOfPod.isMarked(pod.uid(), System.nanoTime()) ? Optional.empty()
+        : known.ofPod(pod.namespace(), pod.uid());
   }
 
   private static boolean sandboxesAgree(String stored, Optional<String> sandboxId) {

@@ -28,8 +28,8 @@ import java.util.OptionalLong;
  * cold JVM, whatever its uptime: nothing else runs this code before it. Measured on real sandboxes
  * (cgroup notifications, chart JVM flags, the bench's latency phase): the first kill after a start took
  * 375 ms to its Event against 50 to 140 ms for the ones after it. The price, on a node that has had no
- * kill: about 3 MiB of RSS for classes that its first kill would load anyway. Every object is made up here and thrown away; nothing is
- * written or counted. Stateless; call from one thread.
+ * kill: about 3 MiB of RSS for classes that its first kill would load anyway. Every object is made up
+ * here and thrown away; nothing is written or counted. Stateless; call from one thread.
  */
 final class PublishPathWarmup {
   /** A few passes: loading and linking the classes is the cost (see {@code FusionWarmup.PASSES}). */
