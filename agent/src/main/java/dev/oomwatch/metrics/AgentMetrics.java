@@ -1,8 +1,6 @@
 package dev.oomwatch.metrics;
 
-import dev.oomwatch.crd.OOMIncidentStatus;
 import dev.oomwatch.model.Verdict;
-import dev.oomwatch.podreport.OomMessages;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
@@ -118,13 +116,16 @@ public final class AgentMetrics {
     for (Verdict verdict : Verdict.values()) {
       incidentsDetected.initLabelValues(verdict.display());
     }
-    for (String outcome : List.of(OOMIncidentStatus.REPORTED, OOMIncidentStatus.RECORDED,
-        OOMIncidentStatus.POD_GONE, OOMIncidentStatus.FAILED)) {
-      incidentsReported.initLabelValues(outcome);
-    }
-    for (String reason : List.of(OomMessages.NEAR_OOM, OomMessages.LIMIT_NOT_ENFORCED)) {
-      warnings.initLabelValues(reason);
-    }
+  }
+
+  /** Makes the series of each of these reconcile outcomes exist at 0 (the reconciler knows them). */
+  public void reportOutcomes(Collection<String> outcomes) {
+    outcomes.forEach(incidentsReported::initLabelValues);
+  }
+
+  /** Makes the series of each of these warning reasons exist at 0 (the publisher knows them). */
+  public void warningReasons(Collection<String> reasons) {
+    reasons.forEach(warnings::initLabelValues);
   }
 
   /** Makes the series of each of these refusal reasons exist at 0 (the reconciler knows them). */

@@ -76,6 +76,8 @@ public final class OomIncidentReconciler implements Reconciler<OOMIncident> {
     this.clock = clock;
     this.ttl = ttl;
     metrics.refusalReasons(Stream.of(IncidentTrust.Reason.values()).map(r -> r.label).toList());
+    metrics.reportOutcomes(List.of(OOMIncidentStatus.REPORTED, OOMIncidentStatus.RECORDED,
+        OOMIncidentStatus.POD_GONE, OOMIncidentStatus.FAILED));
     for (int i = 0; i < podLocks.length; i++) {
       podLocks[i] = new Object();
     }

@@ -8,6 +8,7 @@ import dev.oomwatch.metrics.AgentMetrics;
 import dev.oomwatch.model.ByteSizes;
 import dev.oomwatch.model.OomIncident;
 import dev.oomwatch.model.PodRef;
+import dev.oomwatch.podreport.OomMessages;
 import dev.oomwatch.podreport.PodConditionWriter;
 import dev.oomwatch.podreport.PodEventRecorder;
 import dev.oomwatch.support.Backoff;
@@ -136,6 +137,7 @@ public final class IncidentPublisher implements AutoCloseable {
     this.metrics = metrics;
     this.capacity = capacity;
     this.nanosPerWrite = TimeUnit.SECONDS.toNanos(1) / writesPerSecond;
+    metrics.warningReasons(List.of(OomMessages.NEAR_OOM, OomMessages.LIMIT_NOT_ENFORCED));
     // first thing on the publisher's thread: an incident detected meanwhile waits for it (a few hundred ms)
     thread.execute(() -> warmUp(events.nodeName()));
   }

@@ -74,6 +74,9 @@ class AgentIntegrationTest {
     String metrics = get("/metrics").body();
     assertTrue(metrics.contains("oomwatch_incidents_detected_total{verdict=\"Confirmed\"} 1.0"), metrics);
     assertTrue(metrics.contains("oomwatch_incidents_reported_total{outcome=\"Reported\"} 1.0"), metrics);
+    // the labels the reconciler and the publisher know exist at 0 before their first increment
+    assertTrue(metrics.contains("oomwatch_incidents_reported_total{outcome=\"Failed\"} 0.0"), metrics);
+    assertTrue(metrics.contains("oomwatch_warnings_total{reason=\"NearOOM\"} 0.0"), metrics);
     assertTrue(metrics.contains("oomwatch_source_up{source=\"kmsg\",state=\"LIVE\"} 1.0"), metrics);
     assertTrue(metrics.contains("oomwatch_kmsg_records_total " + KernelLogs.FIXTURE_RECORDS + ".0"), metrics);
     assertEquals(200, get("/healthz").statusCode());

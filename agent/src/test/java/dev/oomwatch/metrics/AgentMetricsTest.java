@@ -15,6 +15,8 @@ class AgentMetricsTest {
   void everyKnownLabelStartsAtZero() throws IOException {
     AgentMetrics metrics = new AgentMetrics();
     metrics.refusalReasons(List.of("ForeignNode"));
+    metrics.reportOutcomes(List.of("Reported", "Failed"));
+    metrics.warningReasons(List.of("NearOOM", "MemoryLimitNotEnforced"));
 
     String text = metrics.text();
 
